@@ -1,0 +1,30 @@
+// hash.hpp - the one place xxHash is included (XXH_INLINE_ALL keeps its symbols private, so a
+// host application's own copy of xxHash cannot clash with ours; see xxHash tests/multiInclude.c).
+//
+// The format pins XXH3-64 with seed 0 for both the key hash (hash algorithm id 1) and every
+// checksum (checksum algorithm id 1); golden vectors in tests/unit/test_format.cpp hold them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace simdr::detail {
+
+/// XXH3-64, seed 0, of `n` bytes at `p`.
+inline std::uint64_t xxh3(const void* p, std::size_t n) noexcept { return XXH3_64bits(p, n); }
+
+/// Streaming XXH3-64 (seed 0) for values that are written or read in pieces.
+class xxh3_stream {
+ public:
+  xxh3_stream() noexcept { XXH3_64bits_reset(&state_); }
+  void update(const void* p, std::size_t n) noexcept { XXH3_64bits_update(&state_, p, n); }
+  [[nodiscard]] std::uint64_t digest() const noexcept { return XXH3_64bits_digest(&state_); }
+
+ private:
+  XXH3_state_t state_;
+};
+
+}  // namespace simdr::detail

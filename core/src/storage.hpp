@@ -1,0 +1,71 @@
+// storage.hpp - THE STORAGE SEAM. The core sees a store file only through this interface,
+// implemented by native/posix (memory map), by the in-memory backend (tests, wasm image), by
+// wasm/ (OPFS) and by tests/crash (fault injection). It is off the hot path: reads resolve
+// offsets against the image base the core caches, never through a virtual call.
+//
+// Contract common to all implementations:
+//  * image() exposes bytes [0, size()) of the file. The memory it points to stays valid and
+//    unchanged (for bytes below size()) until the storage object is destroyed, even when a
+//    later append moves the image elsewhere: old images are retired, not freed. This is what
+//    lets views outlive writes and compaction (docs/lifetimes.md).
+//  * append() writes at offset size() only. On failure it leaves size() where it was (the file
+//    itself may hold a partial write past it, which the core truncates or recovery drops).
+//  * Nothing here is thread-safe: the core calls every mutating method under its writer mutex.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "simdr/error.hpp"
+#include "simdr/result.hpp"
+
+namespace simdr {
+
+class storage {
+ public:
+  virtual ~storage() = default;
+
+  /// Readable bytes of the file as this handle knows it: [0, size()).
+  [[nodiscard]] virtual std::span<const std::byte> image() const noexcept = 0;
+  [[nodiscard]] virtual std::uint64_t size() const noexcept = 0;
+  /// Whether the storage may be written (false for read-only opens).
+  [[nodiscard]] virtual bool is_writable() const noexcept = 0;
+
+  /// Appends the concatenation of `parts` at offset size() and extends the image over them.
+  /// Errors: no_space, io, no_memory, read_only.
+  virtual status append(std::span<const std::span<const std::byte>> parts) noexcept = 0;
+  /// Overwrites bytes at `offset`, which must lie past the last commit (put_stream finalising
+  /// its entry header). Errors: io, invalid_argument.
+  virtual status write_at(std::uint64_t offset, std::span<const std::byte> bytes) noexcept = 0;
+  /// Durability barrier: everything appended so far reaches stable storage (fdatasync).
+  virtual status sync() noexcept = 0;
+  /// Shrinks the file to `new_size` (recovery of a torn tail, or undoing a failed append).
+  virtual status truncate(std::uint64_t new_size) noexcept = 0;
+
+  /// Read-only handles: re-reads the file size (another process may have appended) and
+  /// extends the image. Returns the new size.
+  virtual result<std::uint64_t> reload_size() noexcept { return size(); }
+  /// Whether the path now names a different file (another process compacted it); if so, opens
+  /// that file read-only and returns it; returns nullptr when the file is the same.
+  virtual result<std::unique_ptr<storage>> reopen_if_replaced() noexcept {
+    return std::unique_ptr<storage>{};
+  }
+
+  /// Compaction, step 1: a new, empty, writable storage that may later replace this one.
+  virtual result<std::unique_ptr<storage>> create_replacement() noexcept {
+    return errc::unsupported;
+  }
+  /// Compaction, step 2: makes `replacement` (synced by the caller) the file at this storage's
+  /// name, atomically. On success `this` is retired: its image stays readable, its file handle
+  /// and lock may be released.
+  virtual status install_replacement(storage& replacement) noexcept {
+    (void)replacement;
+    return errc::unsupported;
+  }
+  /// Compaction failed: removes a replacement that was never installed.
+  virtual void discard() noexcept {}
+};
+
+}  // namespace simdr

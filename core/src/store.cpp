@@ -1,0 +1,1010 @@
+// store.cpp - the portable engine: the commit pipeline, lock-free reads, open-time recovery
+// and index build, compaction, refresh and verification. Platform code reaches it only
+// through the storage seam (storage.hpp); this file knows no OS.
+//
+// Invariants (docs/format.md sections 4-6; docs/architecture.md):
+//  * storage_->size() == committed end between writes: a failed write is truncated away.
+//  * Entry bytes reach the image (storage append) before any index slot points at them, and
+//    slots are stored with release semantics; readers fence (acquire) before dereferencing.
+//  * Images are never freed before close(): retired storages (compaction, refresh of a
+//    replaced file) stay mapped, so views outlive writes (docs/lifetimes.md).
+#include "store_impl.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "hash.hpp"
+#include "pod_vector.hpp"
+#include "recovery/scan.hpp"
+
+namespace simdr::detail {
+
+namespace {
+
+// Values up to this size are copied next to their entry header so that a batch of small
+// entries becomes one contiguous write; larger values are written from the caller's memory.
+constexpr std::uint64_t inline_value_limit = 1024;
+// Entries per commit-end mark in a compacted file (marks bound recovery's pending list).
+constexpr std::uint64_t compact_commit_every = 4096;
+// Prefetch distance for pipelined index updates.
+constexpr std::size_t prefetch_distance = 16;
+
+status check_key(bytes key) noexcept {
+  if (key.empty()) return errc::invalid_argument;
+  if (key.size() > max_key_size) return errc::too_large;
+  return errc::ok;
+}
+
+std::uint64_t key_hash(const std::byte* entry) noexcept {
+  return xxh3(entry + format::entry_header_size, format::load16(entry + 10));
+}
+
+}  // namespace
+
+status check_options(const open_options& o) noexcept {
+  if (o.alignment < format::min_alignment || o.alignment > format::max_alignment ||
+      (o.alignment & (o.alignment - 1)) != 0)
+    return errc::invalid_argument;
+  if (o.create && o.read_only) return errc::invalid_argument;
+  if (o.durability != durability::none && o.durability != durability::commit)
+    return errc::invalid_argument;
+  return errc::ok;
+}
+
+store_impl::store_impl(std::unique_ptr<storage> s, const open_options& o,
+                       const format::file_header& h) noexcept
+    : options_(o), header_(h), alignment_(h.alignment()), storage_(std::move(s)) {}
+
+store_impl::~store_impl() {
+  // close() contract: no reader is active, so everything retired can go.
+  rcu_.free_all();
+  table::destroy(table_.load(std::memory_order_relaxed));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Open
+// ---------------------------------------------------------------------------------------------
+
+result<store> open_store(std::unique_ptr<storage> s, const open_options& options) noexcept {
+  if (status st = check_options(options); !st.is_ok()) return st;
+  bool created = false;
+  format::file_header h;
+  if (s->size() == 0) {
+    // An empty file is a new store only when the caller asked for creation; otherwise it is
+    // simply not a store (and stays untouched).
+    if (!options.create || !s->is_writable()) return errc::bad_magic;
+    h.alignment_log2 = static_cast<std::uint8_t>(std::countr_zero(options.alignment));
+    std::byte buf[format::header_size];
+    format::encode_header(h, buf);
+    const std::span<const std::byte> part(buf, sizeof buf);
+    if (status st = s->append(std::span(&part, 1)); !st.is_ok()) {
+      (void)s->truncate(0);
+      return st;
+    }
+    if (status st = s->sync(); !st.is_ok()) return st;
+    created = true;
+  }
+  if (status st = format::decode_header(s->image(), h); !st.is_ok()) return st;
+  // A newer minor version only adds what older readers may ignore; an older writer must not
+  // append to it, since it cannot maintain what it does not know.
+  if (h.minor > format::minor && s->is_writable()) return errc::unsupported_version;
+  auto* impl = new (std::nothrow) store_impl(std::move(s), options, h);
+  if (impl == nullptr) return errc::no_memory;
+  store handle = store_impl::make_handle(impl);
+  if (status st = impl->load(created); !st.is_ok()) return st;  // handle closes impl
+  return handle;
+}
+
+status store_impl::load(bool created) noexcept {
+  const std::span<const std::byte> img = storage_->image();
+  report_.file_size_before = created ? 0 : img.size();
+  report_.created = created;
+  return index_log(img, format::header_size, img.size(), /*fresh_table=*/true);
+}
+
+// Scans [from, to) of `image` for complete commits and applies them to the index: a new table
+// sized for what was found (at open, or for a replaced file), or the current table (refresh).
+status store_impl::index_log(std::span<const std::byte> image, std::uint64_t from,
+                             std::uint64_t to, bool fresh_table) noexcept {
+  const std::span<const std::byte> view = image.first(static_cast<std::size_t>(to));
+  const std::byte* base = view.data();
+  pod_vector<loaded_entry> found;
+  std::uint64_t puts = 0;
+  scan_outcome out = scan_log(view, from, alignment_, pending_,
+                              [&](std::span<const std::uint64_t> offsets) noexcept {
+                                if (!found.reserve(found.size() + offsets.size())) return false;
+                                for (std::uint64_t off : offsets) {
+                                  format::entry e;
+                                  format::decode_trusted(base + off, off, alignment_, e);
+                                  puts += e.kind == format::kind_put;
+                                  (void)found.push_back(
+                                      {key_hash(base + off), off, ((e.end - off) << 2) | e.kind});
+                                }
+                                return true;
+                              });
+  if (out.error != errc::ok) return {out.error, 0, out.error_offset};
+
+  if (table_.load(std::memory_order_relaxed) == nullptr) {  // opening
+    report_.committed_size = out.committed_end;
+    report_.entries = out.entries;
+    report_.commits = out.commits;
+    if (out.tail_bytes != 0) {
+      report_.tail_dropped = true;
+      report_.tail_bytes = out.tail_bytes;
+      if (storage_->is_writable()) {
+        if (status st = storage_->truncate(out.committed_end); !st.is_ok()) return st;
+        if (status st = storage_->sync(); !st.is_ok()) return st;
+        report_.tail_truncated = true;
+      }
+    }
+  }
+
+  table* t = nullptr;
+  if (fresh_table) {
+    t = table::create(std::max<std::uint64_t>(puts + puts / 4 + 64, 512));
+    if (t == nullptr) return errc::no_memory;
+    t->base.store(base, std::memory_order_relaxed);
+  } else {
+    if (status st = ensure_capacity(puts); !st.is_ok()) return st;
+    t = table_.load(std::memory_order_relaxed);
+    if (t->base.load(std::memory_order_relaxed) != base)
+      t->base.store(base, std::memory_order_release);
+  }
+  const std::size_t n = found.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + prefetch_distance < n) prefetch_home(*t, found[i + prefetch_distance].hash);
+    const loaded_entry& le = found[i];
+    const std::byte* entry = base + le.offset;
+    apply_entry(*t, le.hash, entry + format::entry_header_size, format::load16(entry + 10),
+                le.offset, static_cast<std::uint8_t>(le.size_kind & 3), le.size_kind >> 2, base);
+  }
+  set_log_state(*t, out.committed_end);
+  if (fresh_table) {
+    // Built privately; readers switch to it in one store. The old one (a replaced file's) is
+    // freed once no reader holds it.
+    table* old = table_.exchange(t, std::memory_order_seq_cst);
+    if (old != nullptr) rcu_.retire(old, &table::destroy_erased);
+  }
+  return errc::ok;
+}
+
+store store_impl::make_handle(store_impl* impl) noexcept { return store(impl); }
+
+// ---------------------------------------------------------------------------------------------
+// Index maintenance (writer only)
+// ---------------------------------------------------------------------------------------------
+
+void store_impl::apply_entry(table& t, std::uint64_t hash, const std::byte* key,
+                             std::size_t key_size, std::uint64_t offset, std::uint8_t kind,
+                             std::uint64_t size, const std::byte* base) noexcept {
+  bool found = false;
+  std::atomic<std::uint64_t>* slot = find_slot_for_write(t, hash, key, key_size, base, found);
+  SIMDR_ASSERT(slot != nullptr);  // ensure_capacity() ran before
+  ++entries_;
+  const std::uint64_t old = found ? slot->load(std::memory_order_relaxed) : 0;
+  auto old_size = [&]() noexcept {
+    format::entry e;
+    format::decode_trusted(base + word_offset(old), word_offset(old), alignment_, e);
+    return e.end - e.offset;
+  };
+  if (kind == format::kind_put) {
+    if (found) {
+      dirty_ = true;  // the previous entry of this key (a put or a tombstone) is now dead
+      if (!word_dead(old)) live_bytes_ -= old_size();
+      else ++t.live;
+    } else {
+      ++t.occupied;
+      ++t.live;
+    }
+    live_bytes_ += size;
+    slot->store(make_word(hash, offset, false), std::memory_order_release);
+    return;
+  }
+  ++tombstones_;
+  dirty_ = true;
+  if (found && !word_dead(old)) {
+    live_bytes_ -= old_size();
+    --t.live;
+    slot->store(make_word(hash, offset, true), std::memory_order_release);
+  }
+}
+
+void store_impl::set_log_state(table& t, std::uint64_t end) noexcept {
+  t.log_state.store(end | (dirty_ ? log_dirty : 0), std::memory_order_release);
+  live_.store(t.live, std::memory_order_release);
+}
+
+status store_impl::ensure_capacity(std::uint64_t incoming) noexcept {
+  table* t = table_.load(std::memory_order_relaxed);
+  if (!needs_growth(*t, incoming)) return errc::ok;
+  return rebuild(slots_for(t->live + incoming));
+}
+
+// Builds a new table from the live slots of the current one and publishes it. Keys are read
+// back from the image (slots hold no full hash), pipelined with prefetches so the cost is
+// bandwidth-bound rather than latency-bound.
+status store_impl::rebuild(std::uint64_t slots) noexcept {
+  table* old = table_.load(std::memory_order_relaxed);
+  table* nt = table::create(slots);
+  if (nt == nullptr) return errc::no_memory;
+  pod_vector<std::uint64_t> words;
+  pod_vector<std::uint64_t> hashes;
+  if (!words.reserve(static_cast<std::size_t>(old->live)) ||
+      !hashes.reserve(static_cast<std::size_t>(old->live))) {
+    table::destroy(nt);
+    return errc::no_memory;
+  }
+  for (std::uint64_t b = 0; b < old->bucket_count; ++b)
+    for (std::uint32_t i = 0; i < bucket_slots; ++i) {
+      const std::uint64_t w = old->buckets[b].slot[i].load(std::memory_order_relaxed);
+      if (w != 0 && !word_dead(w)) (void)words.push_back(w);
+    }
+  const std::byte* base = old->base.load(std::memory_order_relaxed);
+  const std::size_t n = words.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + prefetch_distance < n) SIMDR_PREFETCH(base + word_offset(words[i + prefetch_distance]));
+    (void)hashes.push_back(key_hash(base + word_offset(words[i])));
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + prefetch_distance < n) prefetch_home(*nt, hashes[i + prefetch_distance]);
+    std::atomic<std::uint64_t>* slot = find_empty(*nt, hashes[i]);
+    SIMDR_ASSERT(slot != nullptr);
+    // Rebuilt words keep their offset; the tag is recomputed from the full hash.
+    slot->store(make_word(hashes[i], word_offset(words[i]), false), std::memory_order_relaxed);
+  }
+  nt->occupied = n;
+  nt->live = n;
+  nt->base.store(base, std::memory_order_relaxed);
+  nt->log_state.store(old->log_state.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  table_.store(nt, std::memory_order_seq_cst);
+  rcu_.retire(old, &table::destroy_erased);
+  return errc::ok;
+}
+
+std::uint64_t store_impl::lookup_word_locked(bytes key, std::uint64_t hash) const noexcept {
+  const table* t = table_.load(std::memory_order_relaxed);
+  const std::byte* base = nullptr;
+  return find_word(*t, hash, key.data(), key.size(), base);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commits
+// ---------------------------------------------------------------------------------------------
+
+status store_impl::writable_check() const noexcept {
+  if (!storage_->is_writable()) return errc::read_only;
+  if (poisoned_) return errc::io;
+  return errc::ok;
+}
+
+status store_impl::apply(std::span<const write_op> ops) noexcept {
+  for (const write_op& op : ops)
+    if (status st = check_key(op.key); !st.is_ok()) return st;
+  if (ops.empty()) return errc::ok;
+  std::lock_guard lock(mu_);
+  return commit_locked(ops);
+}
+
+status store_impl::put_batch(std::span<const key_value> kv) noexcept {
+  for (const key_value& e : kv)
+    if (status st = check_key(e.key); !st.is_ok()) return st;
+  if (kv.empty()) return errc::ok;
+  std::lock_guard lock(mu_);
+  ops_buf_.clear();
+  if (!ops_buf_.reserve(kv.size())) return errc::no_memory;
+  for (const key_value& e : kv) (void)ops_buf_.push_back(write_op::put(e.key, e.value));
+  return commit_locked(std::span<const write_op>(ops_buf_.data(), ops_buf_.size()));
+}
+
+status store_impl::commit_locked(std::span<const write_op> ops) noexcept {
+  if (status st = writable_check(); !st.is_ok()) return st;
+  std::uint64_t puts = 0;
+  for (const write_op& op : ops) puts += op.op == write_op::kind::put;
+  // Grow the index before touching the file: once bytes are appended, publishing them into
+  // the index must not fail.
+  if (status st = ensure_capacity(puts); !st.is_ok()) return st;
+  const std::uint64_t start = storage_->size();
+  if (status st = encode_ops(ops, start); !st.is_ok()) return st;
+  if (status st = append_parts(); !st.is_ok()) return fail_write(start, st);
+  if (status st = after_append(start); !st.is_ok()) return st;
+  publish_ops(ops, start);
+  return errc::ok;
+}
+
+// Encodes `ops` as entries starting at file offset `start` into scratch_/parts_/hashes_.
+status store_impl::encode_ops(std::span<const write_op> ops, std::uint64_t start) noexcept {
+  scratch_.clear();
+  parts_.clear();
+  hashes_.clear();
+  sizes_.clear();
+  std::uint64_t pos = start;
+  std::uint64_t run_start = 0;  // start of the scratch run not yet closed into a part
+  auto close_run = [&]() {
+    if (scratch_.size() > run_start)
+      parts_.push_back({true, run_start, scratch_.size() - run_start});
+    run_start = scratch_.size();
+  };
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const write_op& op = ops[i];
+    const std::uint8_t flags = i + 1 == ops.size() ? format::flag_commit_end : 0;
+    const std::size_t at = scratch_.size();
+    hashes_.push_back(xxh3(op.key.data(), op.key.size()));
+    if (op.op == write_op::kind::put) {
+      const std::uint64_t vsize = op.value.size();
+      std::uint64_t voff = 0;
+      std::uint64_t end = 0;
+      if (!format::layout_put(pos, op.key.size(), vsize, alignment_, voff, end))
+        return errc::too_large;
+      scratch_.resize(at + static_cast<std::size_t>(voff - pos));
+      std::memcpy(scratch_.data() + at + format::entry_header_size, op.key.data(), op.key.size());
+      format::encode_entry_header(format::kind_put, flags, op.key.span(), vsize,
+                                  xxh3(op.value.data(), op.value.size()), scratch_.data() + at);
+      if (vsize <= inline_value_limit) {
+        scratch_.insert(scratch_.end(), op.value.data(), op.value.data() + vsize);
+      } else {
+        close_run();
+        parts_.push_back({false, reinterpret_cast<std::uintptr_t>(op.value.data()), vsize});
+      }
+      scratch_.resize(scratch_.size() + static_cast<std::size_t>(end - (voff + vsize)));
+      sizes_.push_back(end - pos);
+      pos = end;
+    } else {
+      const std::uint64_t end = format::tombstone_end(pos, op.key.size());
+      scratch_.resize(at + static_cast<std::size_t>(end - pos));
+      std::memcpy(scratch_.data() + at + format::entry_header_size, op.key.data(), op.key.size());
+      format::encode_entry_header(format::kind_tombstone, flags, op.key.span(), 0, 0,
+                                  scratch_.data() + at);
+      sizes_.push_back(end - pos);
+      pos = end;
+    }
+  }
+  close_run();
+  iov_.clear();
+  for (const part& p : parts_) {
+    const std::byte* ptr = p.in_scratch ? scratch_.data() + p.pos
+                                        : reinterpret_cast<const std::byte*>(p.pos);
+    iov_.emplace_back(ptr, static_cast<std::size_t>(p.size));
+  }
+  return errc::ok;
+}
+
+status store_impl::append_parts() noexcept {
+  return storage_->append(std::span<const std::span<const std::byte>>(iov_));
+}
+
+// Durability barrier per commit when asked. A failed fdatasync leaves the page cache in an
+// unknown state (it may drop the dirty pages and report success later), so the handle stops
+// accepting writes until it is reopened.
+status store_impl::after_append(std::uint64_t start) noexcept {
+  if (options_.durability != durability::commit) return errc::ok;
+  if (status st = storage_->sync(); !st.is_ok()) {
+    (void)storage_->truncate(start);
+    poisoned_ = true;
+    return st;
+  }
+  return errc::ok;
+}
+
+status store_impl::fail_write(std::uint64_t start, status why) noexcept {
+  if (status st = storage_->truncate(start); !st.is_ok()) poisoned_ = true;
+  return why;
+}
+
+void store_impl::publish_ops(std::span<const write_op> ops, std::uint64_t start) noexcept {
+  table& t = *table_.load(std::memory_order_relaxed);
+  const std::byte* base = storage_->image().data();
+  // The image may have moved (grown) with this append: readers must resolve the new offsets
+  // against a base that covers them before any slot points there.
+  if (t.base.load(std::memory_order_relaxed) != base)
+    t.base.store(base, std::memory_order_release);
+  // Keys and sizes come from the caller's ops and the encoder, not from the image, so the
+  // writer does not fault in the pages it just wrote.
+  std::uint64_t pos = start;
+  const std::size_t n = ops.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + prefetch_distance < n) prefetch_home(t, hashes_[i + prefetch_distance]);
+    const write_op& op = ops[i];
+    apply_entry(t, hashes_[i], op.key.data(), op.key.size(), pos,
+                op.op == write_op::kind::put ? format::kind_put : format::kind_tombstone,
+                sizes_[i], base);
+    pos += sizes_[i];
+  }
+  set_log_state(t, pos);
+  rcu_.poll();
+}
+
+result<bool> store_impl::erase(bytes key) noexcept {
+  if (status st = check_key(key); !st.is_ok()) return st;
+  std::lock_guard lock(mu_);
+  if (status st = writable_check(); !st.is_ok()) return st;
+  const std::uint64_t w = lookup_word_locked(key, xxh3(key.data(), key.size()));
+  if (w == 0 || word_dead(w)) return false;
+  const write_op op = write_op::erase(key);
+  if (status st = commit_locked(std::span(&op, 1)); !st.is_ok()) return st;
+  return true;
+}
+
+status store_impl::rename(bytes old_key, bytes new_key) noexcept {
+  if (status st = check_key(old_key); !st.is_ok()) return st;
+  if (status st = check_key(new_key); !st.is_ok()) return st;
+  std::lock_guard lock(mu_);
+  if (status st = writable_check(); !st.is_ok()) return st;
+  const std::uint64_t w = lookup_word_locked(old_key, xxh3(old_key.data(), old_key.size()));
+  if (w == 0 || word_dead(w)) return errc::not_found;
+  if (old_key.str() == new_key.str()) return errc::ok;
+  const std::byte* base = table_.load(std::memory_order_relaxed)->base.load(std::memory_order_relaxed);
+  format::entry e;
+  format::decode_trusted(base + word_offset(w), word_offset(w), alignment_, e);
+  // The value is written from the image itself: those bytes are committed and never change.
+  const write_op ops[2] = {write_op::put(new_key, bytes(base + e.value_offset, e.value_size)),
+                           write_op::erase(old_key)};
+  return commit_locked(ops);
+}
+
+// Streams a value of unknown length: a kind_pending header goes first (recovery treats it as
+// the end of the log), the value follows in chunks, then the header is rewritten in place with
+// the real length, checksum and commit mark. Until that rewrite nothing is committed.
+status store_impl::put_stream(bytes key, stream_source source) noexcept {
+  if (status st = check_key(key); !st.is_ok()) return st;
+  std::lock_guard lock(mu_);
+  if (status st = writable_check(); !st.is_ok()) return st;
+  if (status st = ensure_capacity(1); !st.is_ok()) return st;
+  const std::uint64_t start = storage_->size();
+  const std::uint64_t key_end = start + format::entry_header_size + key.size();
+  const std::uint64_t voff = format::align_up(key_end, alignment_);
+  scratch_.assign(static_cast<std::size_t>(voff - start), std::byte{0});
+  std::memcpy(scratch_.data() + format::entry_header_size, key.data(), key.size());
+  format::encode_entry_header(format::kind_pending, 0, key.span(), format::pending_value_size, 0,
+                              scratch_.data());
+  const std::span<const std::byte> head(scratch_.data(), scratch_.size());
+  if (status st = storage_->append(std::span(&head, 1)); !st.is_ok()) return fail_write(start, st);
+
+  constexpr std::size_t chunk = std::size_t{1} << 20;
+  pod_vector<std::byte> buf;
+  if (!buf.reserve(chunk)) return fail_write(start, errc::no_memory);
+  xxh3_stream sum;
+  std::uint64_t total = 0;
+  std::size_t filled = 0;
+  auto flush = [&]() -> status {
+    if (filled == 0) return errc::ok;
+    std::span<const std::byte> p(buf.data(), filled);
+    status st = storage_->append(std::span(&p, 1));
+    filled = 0;
+    return st;
+  };
+  for (;;) {
+    result<std::size_t> got = source(std::span<std::byte>(buf.data() + filled, chunk - filled));
+    if (!got) return fail_write(start, got.error());
+    if (*got == 0) break;
+    if (*got > chunk - filled) return fail_write(start, errc::invalid_argument);
+    sum.update(buf.data() + filled, *got);
+    total += *got;
+    filled += *got;
+    if (filled == chunk)
+      if (status st = flush(); !st.is_ok()) return fail_write(start, st);
+  }
+  if (status st = flush(); !st.is_ok()) return fail_write(start, st);
+  const std::uint64_t end = format::align_up(voff + total, 8);
+  if (end > voff + total) {
+    std::byte zeros[8] = {};
+    std::span<const std::byte> pad(zeros, static_cast<std::size_t>(end - (voff + total)));
+    if (status st = storage_->append(std::span(&pad, 1)); !st.is_ok()) return fail_write(start, st);
+  }
+  std::byte hdr[format::entry_header_size];
+  format::encode_entry_header(format::kind_put, format::flag_commit_end, key.span(), total,
+                              sum.digest(), hdr);
+  if (status st = storage_->write_at(start, std::span<const std::byte>(hdr, sizeof hdr));
+      !st.is_ok())
+    return fail_write(start, st);
+  if (status st = after_append(start); !st.is_ok()) return st;
+  table& t = *table_.load(std::memory_order_relaxed);
+  const std::byte* base = storage_->image().data();
+  if (t.base.load(std::memory_order_relaxed) != base) t.base.store(base, std::memory_order_release);
+  apply_entry(t, xxh3(key.data(), key.size()), key.data(), key.size(), start, format::kind_put,
+              end - start, base);
+  set_log_state(t, end);
+  rcu_.poll();
+  return errc::ok;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+// RAII reader registration (reclaim.hpp).
+class read_section {
+ public:
+  explicit read_section(reclaimer& r) noexcept : r_(r), g_(r.enter()) {}
+  ~read_section() { r_.exit(g_); }
+  read_section(const read_section&) = delete;
+  read_section& operator=(const read_section&) = delete;
+
+ private:
+  reclaimer& r_;
+  reader_guard g_;
+};
+}  // namespace
+
+result<blob_view> store_impl::get(bytes key) const noexcept {
+  if (status st = check_key(key); !st.is_ok()) return st;
+  const std::uint64_t hash = xxh3(key.data(), key.size());
+  const std::byte* base = nullptr;
+  std::uint64_t w = 0;
+  {
+    read_section rs(rcu_);
+    const table* t = table_.load(std::memory_order_seq_cst);
+    w = find_word(*t, hash, key.data(), key.size(), base);
+  }
+  // The table may be freed from here on, but `base` names an image that lives until close.
+  if (w == 0 || word_dead(w)) return errc::not_found;
+  const std::uint64_t off = word_offset(w);
+  const std::byte* p = base + off;
+  format::entry e;
+  format::decode_trusted(p, off, alignment_, e);
+  if (SIMDR_UNLIKELY(options_.verify_checksums)) {
+    if (format::load64(p) != xxh3(p + 8, format::entry_header_size - 8 + e.key_size))
+      return status{errc::checksum_mismatch, 0, off};
+    if (xxh3(base + e.value_offset, static_cast<std::size_t>(e.value_size)) != e.value_checksum)
+      return status{errc::checksum_mismatch, 0, e.value_offset};
+  }
+  return blob_view(base + e.value_offset, e.value_size, p + format::entry_header_size,
+                   e.key_size, e.value_offset, e.value_checksum);
+}
+
+result<bool> store_impl::contains(bytes key) const noexcept {
+  if (status st = check_key(key); !st.is_ok()) return st;
+  const std::uint64_t hash = xxh3(key.data(), key.size());
+  const std::byte* base = nullptr;
+  read_section rs(rcu_);
+  const table* t = table_.load(std::memory_order_seq_cst);
+  const std::uint64_t w = find_word(*t, hash, key.data(), key.size(), base);
+  return w != 0 && !word_dead(w);
+}
+
+status store_impl::read_stream(bytes key, stream_sink sink, std::size_t chunk) const noexcept {
+  if (chunk == 0) return errc::invalid_argument;
+  result<blob_view> v = get(key);
+  if (!v) return v.error();
+  xxh3_stream sum;
+  const std::byte* p = v->data();
+  std::uint64_t left = v->size();
+  while (left > 0) {
+    const std::size_t n = left < chunk ? static_cast<std::size_t>(left) : chunk;
+    sum.update(p, n);
+    if (status st = sink(std::span<const std::byte>(p, n)); !st.is_ok()) return st;
+    p += n;
+    left -= n;
+  }
+  if (sum.digest() != v->checksum()) return status{errc::checksum_mismatch, 0, v->offset()};
+  return errc::ok;
+}
+
+std::uint64_t store_impl::committed() const noexcept {
+  read_section rs(rcu_);
+  return table_.load(std::memory_order_seq_cst)->log_state.load(std::memory_order_acquire) &
+         ~log_dirty;
+}
+
+void store_impl::begin_range(entry_range& r) const noexcept {
+  const reader_guard g = rcu_.enter();
+  r.guard_slot_ = g.slot;
+  r.guard_phase_ = g.phase;
+  r.table_ = table_.load(std::memory_order_seq_cst);
+  const std::uint64_t state = r.table_->log_state.load(std::memory_order_acquire);
+  // A store with no dead entry is walked in log order: sequential, and an exact snapshot
+  // (entries committed later lie past end_). Otherwise walk the slots (each key once).
+  r.log_walk_ = (state & log_dirty) == 0;
+  r.end_ = state & ~log_dirty;
+  r.position_ = r.log_walk_ ? format::header_size : 0;
+}
+
+bool store_impl::next_entry(entry_range& r, blob_view& out) const noexcept {
+  const table& t = *r.table_;
+  format::entry e;
+  if (r.log_walk_) {
+    const std::byte* base = t.base.load(std::memory_order_acquire);
+    while (r.position_ < r.end_) {
+      const std::uint64_t off = r.position_;
+      format::decode_trusted(base + off, off, alignment_, e);
+      r.position_ = e.end;
+      if (e.kind != format::kind_put) continue;
+      out = blob_view(base + e.value_offset, e.value_size, base + off + format::entry_header_size,
+                      e.key_size, e.value_offset, e.value_checksum);
+      return true;
+    }
+    return false;
+  }
+  const std::uint64_t cap = t.capacity();
+  while (r.position_ < cap) {
+    const std::uint64_t i = r.position_++;
+    const std::uint64_t ahead = i + prefetch_distance;
+    if (ahead < cap) {
+      const std::uint64_t wa = t.buckets[ahead / bucket_slots].slot[ahead % bucket_slots].load(
+          std::memory_order_relaxed);
+      if (wa != 0) SIMDR_PREFETCH(t.base.load(std::memory_order_relaxed) + word_offset(wa));
+    }
+    const std::uint64_t w =
+        t.buckets[i / bucket_slots].slot[i % bucket_slots].load(std::memory_order_relaxed);
+    if (w == 0 || word_dead(w)) continue;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    const std::byte* base = t.base.load(std::memory_order_acquire);
+    const std::uint64_t off = word_offset(w);
+    format::decode_trusted(base + off, off, alignment_, e);
+    out = blob_view(base + e.value_offset, e.value_size, base + off + format::entry_header_size,
+                    e.key_size, e.value_offset, e.value_checksum);
+    return true;
+  }
+  return false;
+}
+
+void store_impl::end_range(entry_range& r) const noexcept {
+  rcu_.exit({r.guard_slot_, r.guard_phase_});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Maintenance
+// ---------------------------------------------------------------------------------------------
+
+result<verify_report> store_impl::verify() const noexcept {
+  const std::byte* base = nullptr;
+  std::uint64_t end = 0;
+  {
+    read_section rs(rcu_);
+    const table* t = table_.load(std::memory_order_seq_cst);
+    end = t->log_state.load(std::memory_order_acquire) & ~log_dirty;
+    base = t->base.load(std::memory_order_acquire);
+  }
+  // [0, end) of this image is committed and immutable, and the image lives until close: no
+  // lock is needed, writers keep going.
+  verify_report rep;
+  rep.committed_size = end;
+  const std::span<const std::byte> img(base, static_cast<std::size_t>(end));
+  format::file_header h;
+  if (status st = format::decode_header(img, h); !st.is_ok()) rep.issues.push_back({0, st.code});
+  auto zero = [&](std::uint64_t from, std::uint64_t to) {
+    for (std::uint64_t i = from; i < to; ++i)
+      if (base[i] != std::byte{0}) return false;
+    return true;
+  };
+  std::uint64_t pos = format::header_size;
+  format::entry e;
+  while (pos < end) {
+    const auto r = format::decode_entry(img, pos, alignment_, e);
+    if (r != format::decode_result::ok) {
+      rep.issues.push_back({pos, errc::corrupt});
+      // Resynchronise on the next decodable entry to report what follows.
+      pos += 8;
+      while (pos < end && format::decode_entry(img, pos, alignment_, e) != format::decode_result::ok)
+        pos += 8;
+      continue;
+    }
+    ++rep.entries;
+    const std::uint64_t key_end = e.key_offset() + e.key_size;
+    if (e.kind == format::kind_put) {
+      ++rep.puts;
+      rep.value_bytes += e.value_size;
+      if (xxh3(base + e.value_offset, static_cast<std::size_t>(e.value_size)) != e.value_checksum)
+        rep.issues.push_back({e.value_offset, errc::checksum_mismatch});
+      if (!zero(key_end, e.value_offset) || !zero(e.value_offset + e.value_size, e.end))
+        rep.issues.push_back({e.offset, errc::corrupt});
+    } else {
+      ++rep.tombstones;
+      if (!zero(key_end, e.end)) rep.issues.push_back({e.offset, errc::corrupt});
+    }
+    if (e.end == end && !e.is_commit_end()) rep.issues.push_back({e.offset, errc::corrupt});
+    pos = e.end;
+  }
+  return rep;
+}
+
+result<compact_report> store_impl::compact() noexcept {
+  std::lock_guard lock(mu_);
+  if (status st = writable_check(); !st.is_ok()) return st;
+  table* old = table_.load(std::memory_order_relaxed);
+  const std::byte* base = old->base.load(std::memory_order_relaxed);
+  compact_report rep;
+  rep.size_before = storage_->size();
+
+  // Live entries in file order: sequential reads of the old file, and iteration order kept.
+  pod_vector<std::uint64_t> offsets;
+  if (!offsets.reserve(static_cast<std::size_t>(old->live))) return errc::no_memory;
+  for (std::uint64_t b = 0; b < old->bucket_count; ++b)
+    for (std::uint32_t i = 0; i < bucket_slots; ++i) {
+      const std::uint64_t w = old->buckets[b].slot[i].load(std::memory_order_relaxed);
+      if (w != 0 && !word_dead(w)) (void)offsets.push_back(word_offset(w));
+    }
+  std::sort(offsets.begin(), offsets.end());
+
+  result<std::unique_ptr<storage>> made = storage_->create_replacement();
+  if (!made) return made.error();
+  std::unique_ptr<storage> repl = std::move(*made);
+  table* nt = table::create(slots_for(offsets.size()));
+  pod_vector<std::uint64_t> new_offsets;
+  pod_vector<std::uint64_t> hashes;
+  if (nt == nullptr || !new_offsets.reserve(offsets.size()) || !hashes.reserve(offsets.size())) {
+    table::destroy(nt);
+    repl->discard();
+    return errc::no_memory;
+  }
+  auto fail = [&](status st) {
+    table::destroy(nt);
+    repl->discard();
+    return st;
+  };
+  std::byte hdr[format::header_size];
+  format::encode_header(header_, hdr);
+  std::span<const std::byte> hpart(hdr, sizeof hdr);
+  if (status st = repl->append(std::span(&hpart, 1)); !st.is_ok()) return fail(st);
+
+  std::uint64_t pos = format::header_size;
+  std::uint64_t live_bytes = 0;
+  const std::size_t n = offsets.size();
+  scratch_.clear();
+  parts_.clear();
+  std::uint64_t run_start = 0;
+  auto close_run = [&]() {
+    if (scratch_.size() > run_start) parts_.push_back({true, run_start, scratch_.size() - run_start});
+    run_start = scratch_.size();
+  };
+  auto flush = [&]() -> status {
+    close_run();
+    iov_.clear();
+    for (const part& p : parts_)
+      iov_.emplace_back(p.in_scratch ? scratch_.data() + p.pos : reinterpret_cast<const std::byte*>(p.pos),
+                        static_cast<std::size_t>(p.size));
+    status st = repl->append(std::span<const std::span<const std::byte>>(iov_));
+    scratch_.clear();
+    parts_.clear();
+    run_start = 0;
+    return st;
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + prefetch_distance < n) SIMDR_PREFETCH(base + offsets[i + prefetch_distance]);
+    const std::uint64_t off = offsets[i];
+    format::entry e;
+    format::decode_trusted(base + off, off, alignment_, e);
+    const std::byte* key = base + off + format::entry_header_size;
+    const std::byte* value = base + e.value_offset;
+    // Never carry damage into the new file: check what is copied.
+    if (format::load64(base + off) != xxh3(base + off + 8, format::entry_header_size - 8 + e.key_size))
+      return fail(status{errc::checksum_mismatch, 0, off});
+    if (xxh3(value, static_cast<std::size_t>(e.value_size)) != e.value_checksum)
+      return fail(status{errc::checksum_mismatch, 0, e.value_offset});
+    const bool last_of_commit = i + 1 == n || (i + 1) % compact_commit_every == 0;
+    std::uint64_t voff = 0;
+    std::uint64_t end = 0;
+    (void)format::layout_put(pos, e.key_size, e.value_size, alignment_, voff, end);
+    const std::size_t at = scratch_.size();
+    scratch_.resize(at + static_cast<std::size_t>(voff - pos));
+    std::memcpy(scratch_.data() + at + format::entry_header_size, key, e.key_size);
+    format::encode_entry_header(format::kind_put, last_of_commit ? format::flag_commit_end : 0,
+                                std::span<const std::byte>(key, e.key_size), e.value_size,
+                                e.value_checksum, scratch_.data() + at);
+    if (e.value_size <= inline_value_limit) {
+      scratch_.insert(scratch_.end(), value, value + e.value_size);
+    } else {
+      close_run();
+      parts_.push_back({false, reinterpret_cast<std::uintptr_t>(value), e.value_size});
+    }
+    scratch_.resize(scratch_.size() + static_cast<std::size_t>(end - (voff + e.value_size)));
+    (void)new_offsets.push_back(pos);
+    (void)hashes.push_back(xxh3(key, e.key_size));
+    live_bytes += end - pos;
+    pos = end;
+    if (last_of_commit && (scratch_.size() > (std::size_t{4} << 20) || parts_.size() > 512 || i + 1 == n))
+      if (status st = flush(); !st.is_ok()) return fail(st);
+  }
+  if (status st = flush(); !st.is_ok()) return fail(st);
+  if (status st = repl->sync(); !st.is_ok()) return fail(st);
+  if (status st = storage_->install_replacement(*repl); !st.is_ok()) return fail(st);
+
+  // The new file is in place. Publish the new index; the old image stays mapped for views.
+  retired_.push_back(std::move(storage_));
+  storage_ = std::move(repl);
+  const std::byte* nbase = storage_->image().data();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + prefetch_distance < n) prefetch_home(*nt, hashes[i + prefetch_distance]);
+    std::atomic<std::uint64_t>* slot = find_empty(*nt, hashes[i]);
+    SIMDR_ASSERT(slot != nullptr);
+    slot->store(make_word(hashes[i], new_offsets[i], false), std::memory_order_relaxed);
+  }
+  nt->occupied = n;
+  nt->live = n;
+  nt->base.store(nbase, std::memory_order_relaxed);
+  entries_ = n;
+  tombstones_ = 0;
+  live_bytes_ = live_bytes;
+  dirty_ = false;
+  nt->log_state.store(pos, std::memory_order_relaxed);
+  table_.store(nt, std::memory_order_seq_cst);
+  live_.store(n, std::memory_order_release);
+  rcu_.retire(old, &table::destroy_erased);
+  rep.size_after = pos;
+  rep.entries_kept = n;
+  return rep;
+}
+
+status store_impl::sync() noexcept {
+  std::lock_guard lock(mu_);
+  if (!storage_->is_writable()) return errc::ok;
+  if (poisoned_) return errc::io;
+  status st = storage_->sync();
+  if (!st.is_ok()) poisoned_ = true;
+  return st;
+}
+
+result<refresh_report> store_impl::refresh() noexcept {
+  std::lock_guard lock(mu_);
+  refresh_report rep;
+  if (storage_->is_writable()) return rep;
+  result<std::unique_ptr<storage>> replaced = storage_->reopen_if_replaced();
+  if (!replaced) return replaced.error();
+  if (*replaced) {
+    // Another process compacted the file: index the new one from scratch; the old image stays
+    // mapped for outstanding views, and readers use the old table until the new one is built.
+    std::unique_ptr<storage> fresh = std::move(*replaced);
+    format::file_header h;
+    if (status st = format::decode_header(fresh->image(), h); !st.is_ok()) return st;
+    if (h.alignment() != alignment_) return errc::unsupported;
+    retired_.push_back(std::move(storage_));
+    storage_ = std::move(fresh);
+    entries_ = tombstones_ = live_bytes_ = 0;
+    dirty_ = false;
+    if (status st = index_log(storage_->image(), format::header_size, storage_->size(), true);
+        !st.is_ok())
+      return st;
+    rep.replaced = true;
+    rep.new_entries = entries_;
+    return rep;
+  }
+  result<std::uint64_t> size = storage_->reload_size();
+  if (!size) return size.error();
+  const std::uint64_t from = table_.load(std::memory_order_relaxed)->log_state.load(
+                                 std::memory_order_relaxed) & ~log_dirty;
+  if (*size < from) return status{errc::corrupt, 0, *size};
+  if (*size == from) return rep;
+  const std::uint64_t before = entries_;
+  if (status st = index_log(storage_->image(), from, *size, false); !st.is_ok()) return st;
+  rep.new_entries = entries_ - before;
+  rcu_.poll();
+  return rep;
+}
+
+store_info store_impl::info() const noexcept {
+  std::lock_guard lock(mu_);
+  store_info i;
+  const table* t = table_.load(std::memory_order_relaxed);
+  i.format_major = header_.major;
+  i.format_minor = header_.minor;
+  i.alignment = alignment_;
+  i.live_keys = t->live;
+  i.entries = entries_;
+  i.tombstones = tombstones_;
+  i.file_size = t->log_state.load(std::memory_order_relaxed) & ~log_dirty;
+  const std::uint64_t payload = i.file_size - format::header_size;
+  i.reclaimable_bytes = payload > live_bytes_ ? payload - live_bytes_ : 0;
+  i.index_bytes = t->memory_bytes();
+  i.read_only = !storage_->is_writable();
+  return i;
+}
+
+open_report store_impl::report() const noexcept {
+  std::lock_guard lock(mu_);
+  return report_;
+}
+
+}  // namespace simdr::detail
+
+// ---------------------------------------------------------------------------------------------
+// Public handle: thin forwarding, closed-handle checks.
+// ---------------------------------------------------------------------------------------------
+namespace simdr {
+
+using detail::store_impl;
+
+store::store(store&& other) noexcept : impl_(std::exchange(other.impl_, nullptr)) {}
+store& store::operator=(store&& other) noexcept {
+  if (this != &other) {
+    (void)close();
+    impl_ = std::exchange(other.impl_, nullptr);
+  }
+  return *this;
+}
+store::~store() { (void)close(); }
+
+status store::close() noexcept {
+  delete std::exchange(impl_, nullptr);
+  return errc::ok;
+}
+
+status store::put(bytes key, bytes value) noexcept {
+  if (impl_ == nullptr) return errc::closed;
+  const write_op op = write_op::put(key, value);
+  return impl_->apply(std::span(&op, 1));
+}
+status store::put_batch(std::span<const key_value> entries) noexcept {
+  return impl_ ? impl_->put_batch(entries) : status(errc::closed);
+}
+status store::apply(std::span<const write_op> ops) noexcept {
+  return impl_ ? impl_->apply(ops) : status(errc::closed);
+}
+result<bool> store::erase(bytes key) noexcept {
+  if (impl_ == nullptr) return errc::closed;
+  return impl_->erase(key);
+}
+status store::put_stream(bytes key, stream_source source) noexcept {
+  return impl_ ? impl_->put_stream(key, source) : status(errc::closed);
+}
+status store::rename(bytes old_key, bytes new_key) noexcept {
+  return impl_ ? impl_->rename(old_key, new_key) : status(errc::closed);
+}
+status store::copy(bytes key, store& target, bytes target_key) noexcept {
+  if (impl_ == nullptr || target.impl_ == nullptr) return errc::closed;
+  if (target.impl_ == impl_) return errc::invalid_argument;
+  result<blob_view> v = impl_->get(key);
+  if (!v) return v.error();
+  return target.put(target_key.empty() ? key : target_key, v->bytes());
+}
+status store::move(bytes key, store& target, bytes target_key) noexcept {
+  if (status st = copy(key, target, target_key); !st.is_ok()) return st;
+  result<bool> erased = erase(key);
+  return erased ? status(errc::ok) : erased.error();
+}
+result<blob_view> store::get(bytes key) const noexcept {
+  if (impl_ == nullptr) return errc::closed;
+  return impl_->get(key);
+}
+result<bool> store::contains(bytes key) const noexcept {
+  if (impl_ == nullptr) return errc::closed;
+  return impl_->contains(key);
+}
+status store::read_stream(bytes key, stream_sink sink, std::size_t chunk_size) const noexcept {
+  return impl_ ? impl_->read_stream(key, sink, chunk_size) : status(errc::closed);
+}
+entry_range store::entries() const noexcept {
+  entry_range r;
+  if (impl_ != nullptr) {
+    r.impl_ = impl_;
+    impl_->begin_range(r);
+  }
+  return r;
+}
+std::uint64_t store::size() const noexcept { return impl_ ? impl_->live() : 0; }
+std::uint64_t store::file_size() const noexcept { return impl_ ? impl_->committed() : 0; }
+store_info store::info() const noexcept { return impl_ ? impl_->info() : store_info{}; }
+open_report store::report() const noexcept { return impl_ ? impl_->report() : open_report{}; }
+result<verify_report> store::verify() const noexcept {
+  if (impl_ == nullptr) return errc::closed;
+  return impl_->verify();
+}
+result<compact_report> store::compact() noexcept {
+  if (impl_ == nullptr) return errc::closed;
+  return impl_->compact();
+}
+status store::sync() noexcept { return impl_ ? impl_->sync() : status(errc::closed); }
+result<refresh_report> store::refresh() noexcept {
+  if (impl_ == nullptr) return errc::closed;
+  return impl_->refresh();
+}
+
+entry_range::entry_range(entry_range&& o) noexcept
+    : impl_(std::exchange(o.impl_, nullptr)), table_(o.table_), position_(o.position_),
+      end_(o.end_), log_walk_(o.log_walk_), guard_slot_(o.guard_slot_),
+      guard_phase_(o.guard_phase_) {}
+entry_range& entry_range::operator=(entry_range&& o) noexcept {
+  if (this != &o) {
+    this->~entry_range();
+    ::new (static_cast<void*>(this)) entry_range(std::move(o));
+  }
+  return *this;
+}
+entry_range::~entry_range() {
+  if (impl_ != nullptr) impl_->end_range(*this);
+}
+void entry_range::iterator::advance() noexcept {
+  if (range_ == nullptr) return;
+  if (!range_->impl_->next_entry(*range_, current_)) range_ = nullptr;
+}
+
+}  // namespace simdr

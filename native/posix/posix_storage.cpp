@@ -1,0 +1,312 @@
+// posix_storage.cpp - the native storage backend (storage.hpp seam) and store::open for POSIX.
+//
+// MAPPING. The file is mapped read-only and MAP_SHARED over a RESERVED range much larger than
+// the file (64 GiB, or 4x the file). Appends go through pwritev(2) into the page cache, which
+// the mapping shares, so the image grows in place: the base never moves while the file fits
+// the reservation, and views stay valid. A file outgrowing the reservation gets a new, larger
+// mapping; the old one stays mapped until the storage is destroyed (at close), so views into
+// it stay valid too (compare LMDB's fixed map size, without MDB_MAP_RESIZED for users).
+// Pages past the end of the file are never touched: the core reads only committed offsets.
+//
+// LOCKING. A writer holds flock(LOCK_EX) on the file it writes (released by close or process
+// death). flock locks belong to the open file description, so two handles in one process
+// conflict too. After locking, the path is re-checked to still name the locked inode: a
+// compaction by the previous owner may have replaced it (then we retry on the new file).
+// Readers take no lock.
+//
+// WRITES. pwritev at the known end, looping on short writes and EINTR. Durability uses
+// fdatasync(2). Compaction writes "<path>.compact", fsyncs it, renames it over <path> and
+// fsyncs the directory; the replacement is locked before the rename.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "simdr/store.hpp"
+#include "store_impl.hpp"
+
+namespace simdr {
+namespace {
+
+status from_errno(int e) noexcept {
+  switch (e) {
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG: return {errc::no_space, e};
+    case EACCES:
+    case EPERM:
+    case EROFS: return {errc::access_denied, e};
+    case ENOENT: return {errc::file_not_found, e};
+    case EISDIR: return {errc::not_a_file, e};
+    case ENOMEM: return {errc::no_memory, e};
+    case EWOULDBLOCK: return {errc::locked, e};
+    default: return {errc::io, e};
+  }
+}
+
+constexpr std::uint64_t min_reserve = std::uint64_t{64} << 30;  // 64 GiB of address space
+
+std::uint64_t page_size() noexcept {
+  static const std::uint64_t ps = static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+  return ps;
+}
+
+class posix_storage final : public storage {
+ public:
+  posix_storage(int fd, std::string path, bool writable, std::uint64_t size, struct stat st)
+      : fd_(fd), path_(std::move(path)), writable_(writable), size_(size), id_(st) {}
+
+  ~posix_storage() override {
+    for (const auto& m : maps_) ::munmap(m.first, m.second);
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  status map_initial() noexcept { return ensure_mapped(size_); }
+
+  std::span<const std::byte> image() const noexcept override {
+    return {base_, static_cast<std::size_t>(size_)};
+  }
+  std::uint64_t size() const noexcept override { return size_; }
+  bool is_writable() const noexcept override { return writable_; }
+
+  status append(std::span<const std::span<const std::byte>> parts) noexcept override {
+    if (!writable_) return errc::read_only;
+    std::uint64_t total = 0;
+    for (const auto& p : parts) total += p.size();
+    if (total == 0) return errc::ok;
+    // Map first: once written, the bytes must be reachable through the image.
+    if (status st = ensure_mapped(size_ + total); !st.is_ok()) return st;
+    iov_.clear();
+    for (const auto& p : parts)
+      if (!p.empty())
+        iov_.push_back({const_cast<std::byte*>(p.data()), p.size()});  // NOLINT: iovec API
+    std::uint64_t off = size_;
+    std::size_t first = 0;
+    while (first < iov_.size()) {
+      const int count = static_cast<int>(std::min<std::size_t>(iov_.size() - first, IOV_MAX));
+      const ssize_t n = ::pwritev(fd_, iov_.data() + first, count, static_cast<off_t>(off));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return from_errno(errno);
+      }
+      if (n == 0) return {errc::io, EIO};
+      off += static_cast<std::uint64_t>(n);
+      // Consume fully written iovecs; trim a partially written one and retry the rest.
+      auto left = static_cast<std::size_t>(n);
+      while (first < iov_.size() && left >= iov_[first].iov_len) left -= iov_[first++].iov_len;
+      if (left > 0) {
+        iov_[first].iov_base = static_cast<char*>(iov_[first].iov_base) + left;
+        iov_[first].iov_len -= left;
+      }
+    }
+    size_ = off;
+    return errc::ok;
+  }
+
+  status write_at(std::uint64_t offset, std::span<const std::byte> bytes) noexcept override {
+    if (!writable_) return errc::read_only;
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done,
+                                 static_cast<off_t>(offset + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return from_errno(errno);
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    return errc::ok;
+  }
+
+  status sync() noexcept override {
+    if (!writable_) return errc::ok;
+    while (::fdatasync(fd_) != 0) {
+      if (errno != EINTR) return {errc::io, errno};
+    }
+    return errc::ok;
+  }
+
+  status truncate(std::uint64_t new_size) noexcept override {
+    if (!writable_) return errc::read_only;
+    while (::ftruncate(fd_, static_cast<off_t>(new_size)) != 0) {
+      if (errno != EINTR) return from_errno(errno);
+    }
+    size_ = new_size;
+    return errc::ok;
+  }
+
+  result<std::uint64_t> reload_size() noexcept override {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return status{errc::io, errno};
+    const auto sz = static_cast<std::uint64_t>(st.st_size);
+    if (sz > size_) {
+      if (status s = ensure_mapped(sz); !s.is_ok()) return s;
+      size_ = sz;
+    }
+    return size_;
+  }
+
+  result<std::unique_ptr<storage>> reopen_if_replaced() noexcept override {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) {
+      if (errno == ENOENT) return std::unique_ptr<storage>{};  // removed: keep what we have
+      return status{errc::io, errno};
+    }
+    if (st.st_dev == id_.st_dev && st.st_ino == id_.st_ino) return std::unique_ptr<storage>{};
+    return open_file(path_, /*writable=*/false, /*create=*/false);
+  }
+
+  result<std::unique_ptr<storage>> create_replacement() noexcept override {
+    const std::string tmp = path_ + ".compact";
+    const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return from_errno(errno);
+    // Lock before it becomes visible under the real name (see LOCKING above).
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return from_errno(e);
+    }
+    struct stat st {};
+    (void)::fstat(fd, &st);
+    auto s = std::unique_ptr<posix_storage>(new (std::nothrow) posix_storage(fd, tmp, true, 0, st));
+    if (!s) {
+      ::close(fd);
+      return errc::no_memory;
+    }
+    if (status m = s->map_initial(); !m.is_ok()) {
+      s->discard();
+      return m;
+    }
+    s->final_path_ = path_;
+    return std::unique_ptr<storage>(std::move(s));
+  }
+
+  status install_replacement(storage& replacement) noexcept override {
+    auto& r = static_cast<posix_storage&>(replacement);
+    if (::rename(r.path_.c_str(), r.final_path_.c_str()) != 0) return from_errno(errno);
+    r.path_ = r.final_path_;
+    sync_directory(r.path_);
+    // This file is no longer the store: release its lock and descriptor, keep its mapping.
+    ::close(fd_);
+    fd_ = -1;
+    writable_ = false;
+    return errc::ok;
+  }
+
+  void discard() noexcept override {
+    if (!final_path_.empty()) ::unlink(path_.c_str());
+  }
+
+  static result<std::unique_ptr<storage>> open_file(const std::string& path, bool writable,
+                                                    bool create) noexcept;
+
+ private:
+  static void sync_directory(const std::string& path) noexcept {
+    const auto slash = path.find_last_of('/');
+    const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      (void)::fsync(dfd);
+      ::close(dfd);
+    }
+  }
+
+  // Makes [0, need) addressable. Keeps every earlier mapping (views may point into them).
+  status ensure_mapped(std::uint64_t need) noexcept {
+    if (base_ != nullptr && need <= reserved_) return errc::ok;
+    std::uint64_t want = std::max({min_reserve, need * 4, reserved_ * 2});
+    if (want > (std::uint64_t{1} << 46)) want = std::max(need, std::uint64_t{1} << 46);
+    if (sizeof(void*) < 8) want = std::max<std::uint64_t>(need, std::min<std::uint64_t>(want, 1u << 30));
+    want = (want + page_size() - 1) & ~(page_size() - 1);
+    void* p = MAP_FAILED;
+    // Address space may be limited (ulimit -v, emulators): halve the reservation until it fits.
+    while (p == MAP_FAILED) {
+      p = ::mmap(nullptr, static_cast<std::size_t>(want), PROT_READ, MAP_SHARED, fd_, 0);
+      if (p != MAP_FAILED) break;
+      if (errno != ENOMEM || want / 2 < need || want / 2 < page_size()) return from_errno(errno);
+      want = ((want / 2) + page_size() - 1) & ~(page_size() - 1);
+    }
+    maps_.emplace_back(p, static_cast<std::size_t>(want));
+    base_ = static_cast<const std::byte*>(p);
+    reserved_ = want;
+    return errc::ok;
+  }
+
+  int fd_;
+  std::string path_;
+  std::string final_path_;  // set on compaction replacements
+  bool writable_;
+  std::uint64_t size_;
+  struct stat id_;
+  const std::byte* base_ = nullptr;
+  std::uint64_t reserved_ = 0;
+  std::vector<std::pair<void*, std::size_t>> maps_;
+  std::vector<struct iovec> iov_;
+};
+
+result<std::unique_ptr<storage>> posix_storage::open_file(const std::string& path, bool writable,
+                                                          bool create) noexcept {
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    int flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+    if (create) flags |= O_CREAT;
+    const int fd = ::open(path.c_str(), flags, 0644);
+    if (fd < 0) return from_errno(errno);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      const int e = errno;
+      ::close(fd);
+      return status{errc::io, e};
+    }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return status{errc::not_a_file, S_ISDIR(st.st_mode) ? EISDIR : 0};
+    }
+    if (writable) {
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int e = errno;
+        ::close(fd);
+        return e == EWOULDBLOCK ? status{errc::locked, e} : from_errno(e);
+      }
+      // The path may have been replaced (compacted) between open and flock: then this lock
+      // guards a dead inode. Retry on whatever the path names now.
+      struct stat now {};
+      if (::stat(path.c_str(), &now) != 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+        ::close(fd);
+        continue;
+      }
+    }
+    auto s = std::unique_ptr<posix_storage>(new (std::nothrow) posix_storage(
+        fd, path, writable, static_cast<std::uint64_t>(st.st_size), st));
+    if (!s) {
+      ::close(fd);
+      return errc::no_memory;
+    }
+    if (status m = s->map_initial(); !m.is_ok()) return m;
+    return std::unique_ptr<storage>(std::move(s));
+  }
+  return errc::busy;
+}
+
+}  // namespace
+
+result<store> store::open(std::string_view path, const open_options& options) noexcept {
+  if (status st = detail::check_options(options); !st.is_ok()) return st;
+  if (path.empty()) return errc::invalid_argument;
+  std::string p(path);
+  result<std::unique_ptr<storage>> s =
+      posix_storage::open_file(p, !options.read_only, options.create);
+  if (!s) return s.error();
+  return detail::open_store(std::move(*s), options);
+}
+
+}  // namespace simdr
