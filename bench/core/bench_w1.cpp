@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   std::uint64_t n = 1000000;
   int reps = 3;
   bool sync = false;
+  bool w4 = true;
   fs::path dir = fs::temp_directory_path();
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -65,8 +66,9 @@ int main(int argc, char** argv) {
     else if (a == "--reps" && i + 1 < argc) reps = std::stoi(argv[++i]);
     else if (a == "--dir" && i + 1 < argc) dir = argv[++i];
     else if (a == "--sync") sync = true;
+    else if (a == "--no-w4") w4 = false;
     else {
-      std::puts("usage: simdr-bench-w1 [--n N] [--reps R] [--dir DIR] [--sync]");
+      std::puts("usage: simdr-bench-w1 [--n N] [--reps R] [--dir DIR] [--sync] [--no-w4]");
       return 2;
     }
   }
@@ -131,8 +133,9 @@ int main(int argc, char** argv) {
     w_get.push_back(static_cast<double>(n) / since(t));
     check(bad == 0, "random get");
 
-    // W4: 2 reader threads of random gets for 3 s while one writer appends single entries.
     db = simdr::store();
+    if (!w4) continue;
+    // W4: 2 reader threads of random gets for 3 s while one writer appends single entries.
     auto o4 = simdr::store::open(path, {});
     check(o4.has_value(), "reopen for W4");
     simdr::store db4 = std::move(*o4);
@@ -176,7 +179,9 @@ int main(int argc, char** argv) {
   std::printf("| bytes on disk per entry | %.1f |\n", median(w_bytes));
   std::printf("| index memory, bytes per live key | %.1f |\n", median(w_index));
   std::printf("| anonymous RSS after reopen (whole bench process), MiB | %.1f |\n", median(w_anon));
-  std::printf("| W4 readers total (2 threads), ops/s | %.2f M |\n", median(w4_read) / 1e6);
-  std::printf("| W4 writer (1 commit per entry), ops/s | %.0f k |\n", median(w4_write) / 1e3);
+  if (w4) {
+    std::printf("| W4 readers total (2 threads), ops/s | %.2f M |\n", median(w4_read) / 1e6);
+    std::printf("| W4 writer (1 commit per entry), ops/s | %.0f k |\n", median(w4_write) / 1e3);
+  }
   return 0;
 }
