@@ -538,6 +538,12 @@ result<blob_view> store_impl::get(bytes key) const noexcept {
   }
   // The table may be freed from here on, but `base` names an image that lives until close.
   if (w == 0 || word_dead(w)) return errc::not_found;
+  blob_view v;
+  if (status st = make_view(base, w, v); !st.is_ok()) return st;
+  return v;
+}
+
+status store_impl::make_view(const std::byte* base, std::uint64_t w, blob_view& out) const noexcept {
   const std::uint64_t off = word_offset(w);
   const std::byte* p = base + off;
   format::entry e;
@@ -548,8 +554,57 @@ result<blob_view> store_impl::get(bytes key) const noexcept {
     if (xxh3(base + e.value_offset, static_cast<std::size_t>(e.value_size)) != e.value_checksum)
       return status{errc::checksum_mismatch, 0, e.value_offset};
   }
-  return blob_view(base + e.value_offset, e.value_size, p + format::entry_header_size,
-                   e.key_size, e.value_offset, e.value_checksum);
+  out = blob_view(base + e.value_offset, e.value_size, p + format::entry_header_size, e.key_size,
+                  e.value_offset, e.value_checksum);
+  return errc::ok;
+}
+
+// Batched lookups overlap their cache misses: for a window of keys, hash all and prefetch
+// their home buckets; then read each bucket and prefetch the matching entry; then compare
+// keys and build views. A lookup that leaves its home bucket (rare below 7/8 load) or meets a
+// tag collision falls back to the plain probe.
+result<std::size_t> store_impl::get_batch(std::span<const bytes> keys,
+                                          std::span<blob_view> out) const noexcept {
+  if (out.size() < keys.size()) return errc::invalid_argument;
+  for (const bytes& k : keys)
+    if (status st = check_key(k); !st.is_ok()) return st;
+  constexpr std::size_t window = 32;
+  std::uint64_t hashes[window];
+  std::uint64_t words[window];
+  std::size_t found = 0;
+  read_section rs(rcu_);
+  const table* t = table_.load(std::memory_order_seq_cst);
+  for (std::size_t start = 0; start < keys.size(); start += window) {
+    const std::size_t n = std::min(window, keys.size() - start);
+    for (std::size_t j = 0; j < n; ++j) {
+      hashes[j] = xxh3(keys[start + j].data(), keys[start + j].size());
+      prefetch_home(*t, hashes[j]);
+    }
+    const std::byte* base = nullptr;
+    for (std::size_t j = 0; j < n; ++j) {
+      bool complete = false;
+      words[j] = first_tag_match(*t, hashes[j], complete);
+      if (words[j] == 0 && !complete) words[j] = ~std::uint64_t{0};  // needs a full probe
+    }
+    base = t->base.load(std::memory_order_acquire);  // after the acquire loads of the words
+    for (std::size_t j = 0; j < n; ++j)
+      if (words[j] != 0 && words[j] != ~std::uint64_t{0}) SIMDR_PREFETCH(base + word_offset(words[j]));
+    for (std::size_t j = 0; j < n; ++j) {
+      const bytes& k = keys[start + j];
+      std::uint64_t w = words[j];
+      const std::byte* wbase = base;
+      if (w != 0 && (w == ~std::uint64_t{0} ||
+                     !entry_key_equals(base + word_offset(w), k.data(), k.size())))
+        w = find_word(*t, hashes[j], k.data(), k.size(), wbase);
+      if (w == 0 || word_dead(w)) {
+        out[start + j] = blob_view();
+        continue;
+      }
+      if (status st = make_view(wbase, w, out[start + j]); !st.is_ok()) return st;
+      ++found;
+    }
+  }
+  return found;
 }
 
 result<bool> store_impl::contains(bytes key) const noexcept {
@@ -625,9 +680,8 @@ bool store_impl::next_entry(entry_range& r, blob_view& out) const noexcept {
       if (wa != 0) SIMDR_PREFETCH(t.base.load(std::memory_order_relaxed) + word_offset(wa));
     }
     const std::uint64_t w =
-        t.buckets[i / bucket_slots].slot[i % bucket_slots].load(std::memory_order_relaxed);
+        t.buckets[i / bucket_slots].slot[i % bucket_slots].load(std::memory_order_acquire);
     if (w == 0 || word_dead(w)) continue;
-    std::atomic_thread_fence(std::memory_order_acquire);
     const std::byte* base = t.base.load(std::memory_order_acquire);
     const std::uint64_t off = word_offset(w);
     format::decode_trusted(base + off, off, alignment_, e);
@@ -954,6 +1008,11 @@ status store::move(bytes key, store& target, bytes target_key) noexcept {
 result<blob_view> store::get(bytes key) const noexcept {
   if (impl_ == nullptr) return errc::closed;
   return impl_->get(key);
+}
+result<std::size_t> store::get_batch(std::span<const bytes> keys,
+                                     std::span<blob_view> out) const noexcept {
+  if (impl_ == nullptr) return errc::closed;
+  return impl_->get_batch(keys, out);
 }
 result<bool> store::contains(bytes key) const noexcept {
   if (impl_ == nullptr) return errc::closed;

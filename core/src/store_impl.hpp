@@ -39,6 +39,7 @@ class store_impl {
   // Reads (lock-free).
   result<blob_view> get(bytes key) const noexcept;
   result<bool> contains(bytes key) const noexcept;
+  result<std::size_t> get_batch(std::span<const bytes> keys, std::span<blob_view> out) const noexcept;
   status read_stream(bytes key, stream_sink sink, std::size_t chunk) const noexcept;
   void begin_range(entry_range& r) const noexcept;
   bool next_entry(entry_range& r, blob_view& out) const noexcept;
@@ -90,6 +91,7 @@ class store_impl {
   status fail_write(std::uint64_t start, status why) noexcept;
   status writable_check() const noexcept;
   std::uint64_t lookup_word_locked(bytes key, std::uint64_t hash) const noexcept;
+  status make_view(const std::byte* base, std::uint64_t word, blob_view& out) const noexcept;
 
   // ---- shared with readers ----
   std::atomic<table*> table_{nullptr};
@@ -106,7 +108,6 @@ class store_impl {
   std::uint64_t entries_ = 0;
   std::uint64_t tombstones_ = 0;
   std::uint64_t live_bytes_ = 0;   // bytes of entries holding live values
-  std::uint64_t clean_end_ = 0;    // every entry below is a live put
   bool dirty_ = false;
   bool poisoned_ = false;          // a failed sync/undo: refuse writes until reopen
   open_report report_{};

@@ -6,7 +6,8 @@
 #include "support/test_support.hpp"
 
 int main(int argc, char* argv[]) {
-  std::printf("simdr tests: seed %llu (set SIMDR_TEST_SEED to replay)\n",
-              static_cast<unsigned long long>(simdr::test::suite_seed()));
+  // stderr: catch_discover_tests parses stdout of --list-test-names-only.
+  std::fprintf(stderr, "simdr tests: seed %llu (set SIMDR_TEST_SEED to replay)\n",
+               static_cast<unsigned long long>(simdr::test::suite_seed()));
   return Catch::Session().run(argc, argv);
 }

@@ -293,3 +293,37 @@ TEST_CASE("alignment option of new files", "[store]") {
   CHECK(store::open(dir.file("bad"), {.create = true, .alignment = 1u << 17}).code() ==
         errc::invalid_argument);
 }
+
+TEST_CASE("get_batch finds present keys, leaves missing ones empty, agrees with get", "[store]") {
+  test::temp_dir dir;
+  store db = open_ok(dir.file("a.simdr"));
+  SIMDR_SEEDED(seed, "get_batch");
+  std::mt19937_64 rng(seed);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 5000; ++i) keys.push_back("k" + std::to_string(i));
+  for (int i = 0; i < 5000; i += 2) REQUIRE(db.put(keys[i], std::string(i % 97, 'x')) == errc::ok);
+  for (int i = 0; i < 5000; i += 10) REQUIRE(*db.erase(keys[i]));
+  std::vector<bytes> query;
+  for (int i = 0; i < 3000; ++i) query.emplace_back(keys[rng() % keys.size()]);
+  std::vector<blob_view> out(query.size());
+  auto found = db.get_batch(query, out);
+  REQUIRE(found);
+  std::size_t expect = 0;
+  for (std::size_t i = 0; i < query.size(); ++i) {
+    auto single = db.get(query[i]);
+    INFO(query[i].str());
+    REQUIRE(static_cast<bool>(out[i]) == single.has_value());
+    if (single) {
+      ++expect;
+      CHECK(out[i].data() == single->data());
+      CHECK(out[i].size() == single->size());
+      CHECK(out[i].key_str() == query[i].str());
+    }
+  }
+  CHECK(*found == expect);
+  std::vector<blob_view> small(1);
+  CHECK(db.get_batch(query, small).code() == errc::invalid_argument);
+  const bytes bad[1] = {bytes("")};
+  CHECK(db.get_batch(bad, small).code() == errc::invalid_argument);
+  CHECK(*db.get_batch({}, {}) == 0);
+}

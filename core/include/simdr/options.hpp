@@ -91,7 +91,7 @@ struct store_info {
   std::uint64_t live_keys = 0;        ///< Keys currently readable (same as size()).
   std::uint64_t entries = 0;          ///< All entries in the file: puts and tombstones.
   std::uint64_t tombstones = 0;
-  std::uint64_t file_size = 0;
+  std::uint64_t file_size = 0;          ///< Committed bytes (a read-only handle ignores a tail).
   std::uint64_t reclaimable_bytes = 0;  ///< Bytes compact() would free (approximate).
   std::uint64_t index_bytes = 0;        ///< Memory held by the in-memory index.
   bool read_only = false;

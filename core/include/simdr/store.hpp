@@ -156,6 +156,16 @@ class store {
   /// checksum_mismatch. The view lives until close() (simdr/view.hpp).
   [[nodiscard]] result<blob_view> get(bytes key) const noexcept SIMDR_LIFETIMEBOUND;
 
+  /// Looks up many keys at once: `out[i]` receives the value of `keys[i]`, or a default view
+  /// (converting to false) when the key is missing. Faster than get() in a loop: hashes are
+  /// computed and index buckets and entries prefetched for a window of keys before any is
+  /// resolved, so cache misses overlap. Returns how many keys were found.
+  /// Errors: invalid_argument (out.size() < keys.size(), or an empty/too long key: then no
+  /// output is written), closed, and with verify_checksums, checksum_mismatch.
+  [[nodiscard]] result<std::size_t> get_batch(std::span<const bytes> keys,
+                                              std::span<blob_view> out) const noexcept
+      SIMDR_LIFETIMEBOUND;
+
   /// Whether `key` has a live value. Errors: closed.
   [[nodiscard]] result<bool> contains(bytes key) const noexcept;
 

@@ -38,6 +38,9 @@ class SIMDR_GSL_POINTER blob_view {
       : data_(data), size_(size), key_(key), key_size_(key_size), offset_(offset),
         checksum_(checksum) {}
 
+  /// False only for a default-constructed view, which get_batch() leaves for missing keys. A
+  /// found value, even an empty one, converts to true.
+  explicit operator bool() const noexcept { return data_ != nullptr; }
   /// First byte of the value; aligned to the store's payload alignment.
   [[nodiscard]] const std::byte* data() const noexcept { return data_; }
   /// Length of the value in bytes (may be 0).

@@ -20,7 +20,9 @@ void encode_header(const file_header& h, std::byte out[header_size]) noexcept {
 }
 
 status decode_header(std::span<const std::byte> bytes, file_header& out) noexcept {
-  // Magic first: a file that is not ours must say so, even when it is short.
+  // Magic first: a file that is not ours must say so, even when it is short. An empty input
+  // is not a store either.
+  if (bytes.empty()) return errc::bad_magic;
   const std::size_t n = bytes.size() < sizeof magic ? bytes.size() : sizeof magic;
   if (std::memcmp(bytes.data(), magic, n) != 0) return errc::bad_magic;
   if (bytes.size() < header_size) return errc::corrupt;
@@ -102,7 +104,8 @@ decode_result decode_entry(std::span<const std::byte> image, std::uint64_t offse
   out.value_size = load64(p + 16);
   out.value_checksum = load64(p + 24);
   if (kind == kind_pending) {
-    if (flags != 0 || out.value_size != pending_value_size) return decode_result::invalid;
+    if (flags != 0 || out.value_size != pending_value_size || out.value_checksum != 0)
+      return decode_result::invalid;
     return decode_result::pending;
   }
   if (kind == kind_tombstone) {

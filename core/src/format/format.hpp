@@ -39,8 +39,9 @@ struct file_header {
 void encode_header(const file_header& h, std::byte out[header_size]) noexcept;
 
 /// Validates and decodes the first bytes of a file. Errors, in the order they are checked:
-/// corrupt (fewer than 64 bytes), bad_magic, unsupported_version (major > 1), corrupt (header
-/// checksum, reserved bytes, alignment out of range), unsupported_version (unknown algorithm).
+/// bad_magic (empty, or the bytes present differ from the magic), corrupt (a magic prefix
+/// shorter than 64 bytes), unsupported_version (major > 1), corrupt (header checksum, header
+/// size, reserved bytes, alignment out of range), unsupported_version (unknown algorithm).
 status decode_header(std::span<const std::byte> bytes, file_header& out) noexcept;
 
 // ---- section 4: entries ---------------------------------------------------------------------

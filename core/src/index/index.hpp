@@ -15,9 +15,11 @@
 // at most once. Dead slots are dropped when the table is rebuilt (growth, compaction).
 //
 // CONCURRENCY. Exactly one thread mutates a table (the writer, under the store mutex); any
-// number read it. Slots are read with relaxed loads followed by an acquire fence before the
-// entry is dereferenced; the writer stores slot words with release after the entry bytes are
-// in the image (appended through the storage seam) and after `base` covers them. An update
+// number read it. Probes scan slots with relaxed loads; a slot whose tag matches is loaded
+// again with acquire before its entry is dereferenced (an acquire load rather than a fence, so
+// ThreadSanitizer can see the synchronisation too; on x86 both are plain loads). The writer
+// stores slot words with release after the entry bytes are in the image (appended through the
+// storage seam) and after `base` covers them. An update
 // replaces a whole word atomically, so a reader sees the old or the new offset, both complete
 // committed entries. Slots never return to empty within a table, so a probe sequence that a
 // reader has passed never gains its key further back. Tables are replaced, never resized in
@@ -119,15 +121,38 @@ struct table {
         continue;
       }
       if ((w >> 56) != tag) continue;
-      std::atomic_thread_fence(std::memory_order_acquire);
+      // Synchronise with the release store that published this word; it only ever changes to
+      // another complete entry of the same key (same tag) or stays.
+      const std::uint64_t wa = bk.slot[i].load(std::memory_order_acquire);
+      if ((wa >> 56) != tag) continue;
       const std::byte* base = t.base.load(std::memory_order_acquire);
-      if (entry_key_equals(base + word_offset(w), key, key_size)) {
+      if (entry_key_equals(base + word_offset(wa), key, key_size)) {
         base_out = base;
-        return w;
+        return wa;
       }
     }
     if (saw_empty) return 0;
     if (++b == t.bucket_count) b = 0;
+  }
+  return 0;
+}
+
+/// First stage of a pipelined lookup: the first slot word of the home bucket whose tag matches,
+/// without touching the entry (so the caller can prefetch it). Returns 0 when the home bucket
+/// has no tag match; `complete` tells whether that answer is final (the bucket has an empty
+/// slot) or the probe must continue past the home bucket (use find_word).
+[[nodiscard]] inline std::uint64_t first_tag_match(const table& t, std::uint64_t hash,
+                                                   bool& complete) noexcept {
+  const std::uint64_t tag = tag_of(hash);
+  const bucket& bk = t.buckets[t.home(hash)];
+  complete = false;
+  for (std::uint32_t i = 0; i < bucket_slots; ++i) {
+    const std::uint64_t w = bk.slot[i].load(std::memory_order_relaxed);
+    if (w == 0) {
+      complete = true;
+      return 0;
+    }
+    if ((w >> 56) == tag) return bk.slot[i].load(std::memory_order_acquire);
   }
   return 0;
 }
