@@ -174,7 +174,7 @@ void bad_entry_line(std::span<const std::byte> image, std::uint64_t pos, fmt::de
     why = "reserved bytes not zero";
   else if (!key_fits)
     why = "key cut by the end of the file";
-  else if (stored != simdr::detail::xxh3(p + 8, fmt::entry_header_size - 8 + key_size))
+  else if (stored != fmt::entry_header_checksum(p, pos, key_size))
     why = "header checksum mismatch";
   else if (kind == fmt::kind_pending)
     why = "pending entry with flags or a length";

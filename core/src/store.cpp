@@ -338,7 +338,8 @@ status store_impl::encode_ops(std::span<const write_op> ops, std::uint64_t start
       scratch_.resize(at + static_cast<std::size_t>(voff - pos));
       std::memcpy(scratch_.data() + at + format::entry_header_size, op.key.data(), op.key.size());
       format::encode_entry_header(format::kind_put, flags, op.key.span(), vsize,
-                                  xxh3(op.value.data(), op.value.size()), scratch_.data() + at);
+                                  xxh3(op.value.data(), op.value.size()), pos,
+                                  scratch_.data() + at);
       if (vsize <= inline_value_limit) {
         scratch_.insert(scratch_.end(), op.value.data(), op.value.data() + vsize);
       } else {
@@ -352,7 +353,7 @@ status store_impl::encode_ops(std::span<const write_op> ops, std::uint64_t start
       const std::uint64_t end = format::tombstone_end(pos, op.key.size());
       scratch_.resize(at + static_cast<std::size_t>(end - pos));
       std::memcpy(scratch_.data() + at + format::entry_header_size, op.key.data(), op.key.size());
-      format::encode_entry_header(format::kind_tombstone, flags, op.key.span(), 0, 0,
+      format::encode_entry_header(format::kind_tombstone, flags, op.key.span(), 0, 0, pos,
                                   scratch_.data() + at);
       sizes_.push_back(end - pos);
       pos = end;
@@ -455,7 +456,7 @@ status store_impl::put_stream(bytes key, stream_source source) noexcept {
   scratch_.assign(static_cast<std::size_t>(voff - start), std::byte{0});
   std::memcpy(scratch_.data() + format::entry_header_size, key.data(), key.size());
   format::encode_entry_header(format::kind_pending, 0, key.span(), format::pending_value_size, 0,
-                              scratch_.data());
+                              start, scratch_.data());
   const std::span<const std::byte> head(scratch_.data(), scratch_.size());
   if (status st = storage_->append(std::span(&head, 1)); !st.is_ok()) return fail_write(start, st);
 
@@ -492,7 +493,7 @@ status store_impl::put_stream(bytes key, stream_source source) noexcept {
   }
   std::byte hdr[format::entry_header_size];
   format::encode_entry_header(format::kind_put, format::flag_commit_end, key.span(), total,
-                              sum.digest(), hdr);
+                              sum.digest(), start, hdr);
   if (status st = storage_->write_at(start, std::span<const std::byte>(hdr, sizeof hdr));
       !st.is_ok())
     return fail_write(start, st);
@@ -549,7 +550,7 @@ status store_impl::make_view(const std::byte* base, std::uint64_t w, blob_view& 
   format::entry e;
   format::decode_trusted(p, off, alignment_, e);
   if (SIMDR_UNLIKELY(options_.verify_checksums)) {
-    if (format::load64(p) != xxh3(p + 8, format::entry_header_size - 8 + e.key_size))
+    if (format::load64(p) != format::entry_header_checksum(p, off, e.key_size))
       return status{errc::checksum_mismatch, 0, off};
     if (xxh3(base + e.value_offset, static_cast<std::size_t>(e.value_size)) != e.value_checksum)
       return status{errc::checksum_mismatch, 0, e.value_offset};
@@ -821,7 +822,7 @@ result<compact_report> store_impl::compact() noexcept {
     const std::byte* key = base + off + format::entry_header_size;
     const std::byte* value = base + e.value_offset;
     // Never carry damage into the new file: check what is copied.
-    if (format::load64(base + off) != xxh3(base + off + 8, format::entry_header_size - 8 + e.key_size))
+    if (format::load64(base + off) != format::entry_header_checksum(base + off, off, e.key_size))
       return fail(status{errc::checksum_mismatch, 0, off});
     if (xxh3(value, static_cast<std::size_t>(e.value_size)) != e.value_checksum)
       return fail(status{errc::checksum_mismatch, 0, e.value_offset});
@@ -834,7 +835,7 @@ result<compact_report> store_impl::compact() noexcept {
     std::memcpy(scratch_.data() + at + format::entry_header_size, key, e.key_size);
     format::encode_entry_header(format::kind_put, last_of_commit ? format::flag_commit_end : 0,
                                 std::span<const std::byte>(key, e.key_size), e.value_size,
-                                e.value_checksum, scratch_.data() + at);
+                                e.value_checksum, pos, scratch_.data() + at);
     if (e.value_size <= inline_value_limit) {
       scratch_.insert(scratch_.end(), value, value + e.value_size);
     } else {

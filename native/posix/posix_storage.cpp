@@ -147,11 +147,13 @@ class posix_storage final : public storage {
   result<std::uint64_t> reload_size() noexcept override {
     struct stat st {};
     if (::fstat(fd_, &st) != 0) return status{errc::io, errno};
+    // The file may also have SHRUNK: a writer that opened after a crash truncates the torn
+    // tail this read-only handle saw (and ignored). Never expose bytes past the real end:
+    // touching mapped pages beyond it raises SIGBUS.
     const auto sz = static_cast<std::uint64_t>(st.st_size);
-    if (sz > size_) {
+    if (sz > size_)
       if (status s = ensure_mapped(sz); !s.is_ok()) return s;
-      size_ = sz;
-    }
+    size_ = sz;
     return size_;
   }
 
@@ -257,10 +259,13 @@ class posix_storage final : public storage {
 result<std::unique_ptr<storage>> posix_storage::open_file(const std::string& path, bool writable,
                                                           bool create) noexcept {
   for (int attempt = 0; attempt < 8; ++attempt) {
-    int flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before the type
+    // check below could refuse it. It changes nothing for regular files, and is cleared.
+    int flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK;
     if (create) flags |= O_CREAT;
     const int fd = ::open(path.c_str(), flags, 0644);
     if (fd < 0) return from_errno(errno);
+    (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
       const int e = errno;

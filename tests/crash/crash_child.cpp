@@ -1,16 +1,36 @@
 // crash_child.cpp - a writer process for the kill -9 test (tests/crash/test_kill.cpp).
 //
 // usage: simdr_crash_child <file> <seed> <durability:none|commit>
-// Writes batches forever. Batch b holds keys "b<b>-<i>" for i < n(b) with values derived from
-// (b, i); after each commit returns it prints "ack <b>" on stdout (flushed), so the parent
-// knows which commits were acknowledged before it killed us.
+// Writes batches forever, one put_batch (one commit) each. Batch b holds n(b) keys "b<b>-<i>"
+// (i < n(b)); value i has length (b*7 + i*13) % 3000 and is filled with 'a' + (b+i) % 26.
+// n(b) = 1 + splitmix64(seed ^ b) % 64 depends only on the seed and b, so the parent knows the
+// size of every batch, acknowledged or not, when it always passes the same seed for a file.
+//
+// Restarts on the same file resume after what is there: the batches in the file must form a
+// prefix 0..B-1, and the child starts at the first b whose key "b<b>-0" is missing. So batch
+// numbers keep growing across restarts, and a batch lost with a killed child (never
+// acknowledged) is written again, identically, by the next one.
+//
+// stdout (each line flushed): "ready <b>" once the store is open (b: the first batch it will
+// write), then "ack <b> <n>" after each commit returned.
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "simdr/simdr.hpp"
+
+namespace {
+
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 4) return 2;
@@ -19,15 +39,22 @@ int main(int argc, char** argv) {
   auto opened = simdr::store::open(
       argv[1], {.create = true, .durability = sync ? simdr::durability::commit : simdr::durability::none});
   if (!opened) {
-    std::fprintf(stderr, "open: %s\n", std::string(simdr::to_string(opened.code())).c_str());
+    std::fprintf(stderr, "open: %s (errno %d, offset %llu)\n",
+                 std::string(simdr::to_string(opened.code())).c_str(), opened.error().sys_errno,
+                 static_cast<unsigned long long>(opened.error().offset));
     return 3;
   }
   simdr::store db = std::move(*opened);
-  // Resume after what is already in the file (the parent restarts us on the same file).
-  std::uint64_t b = db.size() == 0 ? 0 : 1000000 + (seed % 1000) * 1000;
-  std::mt19937_64 rng(seed);
+  std::uint64_t b = 0;
   for (;; ++b) {
-    const std::size_t n = 1 + rng() % 64;
+    auto has = db.contains("b" + std::to_string(b) + "-0");
+    if (!has) return 5;
+    if (!*has) break;
+  }
+  std::printf("ready %llu\n", static_cast<unsigned long long>(b));
+  std::fflush(stdout);
+  for (;; ++b) {
+    const std::size_t n = 1 + splitmix64(seed ^ b) % 64;
     std::vector<std::string> keys(n), vals(n);
     std::vector<simdr::key_value> kv(n);
     for (std::size_t i = 0; i < n; ++i) {
@@ -36,7 +63,11 @@ int main(int argc, char** argv) {
       vals[i].assign(len, static_cast<char>('a' + (b + i) % 26));
       kv[i] = {keys[i], vals[i]};
     }
-    if (db.put_batch(kv) != simdr::errc::ok) return 4;
+    if (const simdr::status st = db.put_batch(kv); st != simdr::errc::ok) {
+      std::fprintf(stderr, "put_batch %llu: %s (errno %d)\n", static_cast<unsigned long long>(b),
+                   std::string(simdr::to_string(st.code)).c_str(), st.sys_errno);
+      return 4;
+    }
     std::printf("ack %llu %zu\n", static_cast<unsigned long long>(b), n);
     std::fflush(stdout);
   }

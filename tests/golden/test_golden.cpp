@@ -332,7 +332,7 @@ TEST_CASE("golden: dump shows torn tails pending streams and garbage", "[golden]
     std::vector<std::byte> head(fmt::align_up(fmt::entry_header_size + key.size(), 8));
     std::memcpy(head.data() + fmt::entry_header_size, key.data(), key.size());
     fmt::encode_entry_header(fmt::kind_pending, 0, test::as_bytes(key), fmt::pending_value_size, 0,
-                             head.data());
+                             bytes.size(), head.data());
     bytes.insert(bytes.end(), head.begin(), head.end());
     bytes.resize(bytes.size() + 100, std::byte{0x5a});
     tools::dump_stats ds;

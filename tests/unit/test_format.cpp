@@ -42,7 +42,7 @@ std::uint64_t append_put(std::vector<std::byte>& image, std::string_view key,
   std::memcpy(image.data() + at + fmt::entry_header_size, key.data(), key.size());
   std::memcpy(image.data() + voff, value.data(), value.size());
   fmt::encode_entry_header(fmt::kind_put, flags, as_bytes(key), value.size(),
-                           xxh3(value.data(), value.size()), image.data() + at);
+                           xxh3(value.data(), value.size()), at, image.data() + at);
   return at;
 }
 
@@ -51,7 +51,7 @@ std::uint64_t append_tombstone(std::vector<std::byte>& image, std::string_view k
   const std::uint64_t at = image.size();
   image.resize(static_cast<std::size_t>(fmt::tombstone_end(at, key.size())), std::byte{0});
   std::memcpy(image.data() + at + fmt::entry_header_size, key.data(), key.size());
-  fmt::encode_entry_header(fmt::kind_tombstone, flags, as_bytes(key), 0, 0, image.data() + at);
+  fmt::encode_entry_header(fmt::kind_tombstone, flags, as_bytes(key), 0, 0, at, image.data() + at);
   return at;
 }
 
@@ -59,14 +59,15 @@ std::uint64_t append_pending(std::vector<std::byte>& image, std::string_view key
   const std::uint64_t at = image.size();
   image.resize(static_cast<std::size_t>(fmt::tombstone_end(at, key.size())), std::byte{0});
   std::memcpy(image.data() + at + fmt::entry_header_size, key.data(), key.size());
-  fmt::encode_entry_header(fmt::kind_pending, 0, as_bytes(key), fmt::pending_value_size, 0,
+  fmt::encode_entry_header(fmt::kind_pending, 0, as_bytes(key), fmt::pending_value_size, 0, at,
                            image.data() + at);
   return at;
 }
 
-/// Rewrites the header checksum of the entry at `p` to match its (possibly edited) fields.
-void reseal(std::byte* p) {
-  fmt::store64(p, xxh3(p + 8, fmt::entry_header_size - 8 + fmt::load16(p + 10)));
+/// Rewrites the header checksum of the entry at `p` (file offset `offset`) to match its
+/// (possibly edited) fields.
+void reseal(std::byte* p, std::uint64_t offset) {
+  fmt::store64(p, fmt::entry_header_checksum(p, offset, fmt::load16(p + 10)));
 }
 
 std::vector<std::byte> image_with_header() {
@@ -273,7 +274,7 @@ TEST_CASE("format: decode_header checks in the documented order", "[format]") {
 // sanitized build shows it (it passes otherwise). open() never gets there (it handles a 0-byte
 // file first), but any other caller of the codec with an empty image does (an in-memory image
 // of 0 bytes has a null data pointer). Fix: test bytes.empty() before the memcmp.
-TEST_CASE("format: decode_header of an empty null span is defined", "[.bug]") {
+TEST_CASE("format: decode_header of an empty null span is defined", "[format]") {
   fmt::file_header h;
   const errc c = fmt::decode_header(std::span<const std::byte>{}, h).code;
   CHECK((c == errc::bad_magic || c == errc::corrupt));
@@ -282,17 +283,19 @@ TEST_CASE("format: decode_header of an empty null span is defined", "[.bug]") {
 // ---- section 4: entry headers -----------------------------------------------------------------
 
 namespace {
-// put "alpha" = "one", commit_end (xxhsum -H3 over bytes 8..31 and the key).
+// Entries at file offset 64: the header checksum is XXH3-64 seeded with 64 over bytes 8..31
+// and the key (unseeded, xxhsum -H3 gives 0x0e32a56f59dc4a09 for the first one).
+// put "alpha" = "one", commit_end.
 constexpr std::uint8_t put_alpha_one[32] = {
-    0x09, 0x4a, 0xdc, 0x59, 0x6f, 0xa5, 0x32, 0x0e, 0x01, 0x01, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x6c, 0x5c, 0x25, 0x58, 0x2a, 0xa5, 0x46, 0xe7, 0x01, 0x01, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00,
     0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xa0, 0xe1, 0x1f, 0x32, 0xa7, 0xab, 0x1f, 0x91};
 // tombstone "beta", commit_end.
 constexpr std::uint8_t tombstone_beta[32] = {
-    0x3a, 0xe3, 0x02, 0x93, 0xf1, 0xe0, 0x3e, 0xdc, 0x02, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x22, 0x2d, 0x72, 0x6d, 0x2f, 0x2e, 0x20, 0xeb, 0x02, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00,
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
 // pending "streamed" (put_stream in progress).
 constexpr std::uint8_t pending_streamed[32] = {
-    0xfb, 0xd0, 0xa3, 0xcf, 0x98, 0x91, 0x5d, 0x61, 0x03, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x21, 0xd5, 0x5e, 0xa7, 0x23, 0x8b, 0xcc, 0x58, 0x03, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00,
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
 
 void check_bytes(const std::byte* got, const std::uint8_t (&want)[32]) {
@@ -307,21 +310,25 @@ TEST_CASE("format: encode_entry_header of a put a tombstone and a pending entry"
   std::byte out[fmt::entry_header_size];
   std::memset(out, 0xee, sizeof out);
   fmt::encode_entry_header(fmt::kind_put, fmt::flag_commit_end, as_bytes("alpha"), 3,
-                           xxh3("one", 3), out);
+                           xxh3("one", 3), 64, out);
   check_bytes(out, put_alpha_one);
   std::memset(out, 0xee, sizeof out);
-  fmt::encode_entry_header(fmt::kind_tombstone, fmt::flag_commit_end, as_bytes("beta"), 0, 0, out);
+  fmt::encode_entry_header(fmt::kind_tombstone, fmt::flag_commit_end, as_bytes("beta"), 0, 0, 64,
+                           out);
   check_bytes(out, tombstone_beta);
   std::memset(out, 0xee, sizeof out);
   fmt::encode_entry_header(fmt::kind_pending, 0, as_bytes("streamed"), fmt::pending_value_size, 0,
-                           out);
+                           64, out);
   check_bytes(out, pending_streamed);
 
-  // The split hash (header fields, then the key) equals one hash of the contiguous bytes.
+  // The split hash (header fields, then the key) equals one seeded hash of the contiguous
+  // bytes, and the seed is the entry's offset: the same bytes elsewhere do not verify.
   std::vector<std::byte> image = image_with_header();
   const std::uint64_t at = append_put(image, "alpha", "one", fmt::flag_commit_end, 64);
   CHECK(fmt::load64(image.data() + at) ==
-        xxh3(image.data() + at + 8, fmt::entry_header_size - 8 + 5));
+        XXH3_64bits_withSeed(image.data() + at + 8, fmt::entry_header_size - 8 + 5, at));
+  CHECK(fmt::load64(image.data() + at) !=
+        XXH3_64bits_withSeed(image.data() + at + 8, fmt::entry_header_size - 8 + 5, at + 8));
 }
 
 TEST_CASE("format: decode_entry outcomes on crafted inputs", "[format]") {
@@ -367,7 +374,7 @@ TEST_CASE("format: decode_entry outcomes on crafted inputs", "[format]") {
     const exact_buffer buf(image);
     REQUIRE(fmt::decode_entry(buf.span(), 64, 64, e) == fmt::decode_result::ok);
     CHECK(std::memcmp(image.data() + 64, put_alpha_one, 32) == 0);
-    CHECK(e.header_checksum == 0x0e32a56f59dc4a09ull);
+    CHECK(e.header_checksum == 0xe746a52a58255c6cull);
     CHECK(e.value_offset == 128);
     CHECK(e.end == 136);
   }
@@ -422,7 +429,7 @@ TEST_CASE("format: decode_entry outcomes on crafted inputs", "[format]") {
     auto with = [&](auto edit) {
       std::vector<std::byte> v = base;
       edit(v.data() + 64);
-      reseal(v.data() + 64);
+      reseal(v.data() + 64, 64);
       const exact_buffer buf(v);
       return fmt::decode_entry(buf.span(), 64, 8, e);
     };
@@ -586,7 +593,7 @@ TEST_CASE("format: decode_entry never reads out of bounds on garbage", "[format]
                                      (std::uint64_t{1} << 62) + rng() % 100};
     fmt::store64(p + 16, lengths[rng() % 6]);
     fmt::store64(p + 24, rng() % 2 == 0 ? 0 : rng());
-    reseal(p);
+    reseal(p, at);
     // Sometimes followed by value bytes, sometimes cut anywhere.
     image.resize(image.size() + rng() % 6000, std::byte{0});
     if (rng() % 3 == 0)

@@ -60,9 +60,14 @@ std::uint64_t tombstone_end(std::uint64_t offset, std::uint64_t key_size) noexce
   return align_up(offset + entry_header_size + key_size, 8);
 }
 
+std::uint64_t entry_header_checksum(const std::byte* header, std::uint64_t offset,
+                                    std::size_t key_size) noexcept {
+  return XXH3_64bits_withSeed(header + 8, entry_header_size - 8 + key_size, offset);
+}
+
 void encode_entry_header(std::uint8_t kind, std::uint8_t flags, std::span<const std::byte> key,
                          std::uint64_t value_size, std::uint64_t value_checksum,
-                         std::byte* out) noexcept {
+                         std::uint64_t offset, std::byte* out) noexcept {
   out[8] = std::byte{kind};
   out[9] = std::byte{flags};
   store16(out + 10, static_cast<std::uint16_t>(key.size()));
@@ -72,7 +77,7 @@ void encode_entry_header(std::uint8_t kind, std::uint8_t flags, std::span<const 
   // The checksum covers bytes 8..31 and the key, which directly follows in the file; hash the
   // two pieces as one stream so the key need not be copied next to the header first.
   XXH3_state_t st;
-  XXH3_64bits_reset(&st);
+  XXH3_64bits_reset_withSeed(&st, offset);
   XXH3_64bits_update(&st, out + 8, entry_header_size - 8);
   XXH3_64bits_update(&st, key.data(), key.size());
   store64(out, XXH3_64bits_digest(&st));
@@ -91,7 +96,7 @@ decode_result decode_entry(std::span<const std::byte> image, std::uint64_t offse
       key_size == 0 || load32(p + 12) != 0)
     return decode_result::invalid;
   if (size - offset - entry_header_size < key_size) return decode_result::cut;
-  if (load64(p) != xxh3(p + 8, entry_header_size - 8 + key_size)) {
+  if (load64(p) != entry_header_checksum(p, offset, key_size)) {
     // A header whose checksum fails may also be one cut short by a torn write; either way it
     // is not an entry. Recovery (section 5) decides between torn tail and damage.
     return decode_result::invalid;

@@ -83,11 +83,19 @@ struct entry {
 /// Bytes an entry occupies (header, key, padding, value, tail padding) at `offset`.
 [[nodiscard]] std::uint64_t tombstone_end(std::uint64_t offset, std::uint64_t key_size) noexcept;
 
-/// Fills the 32 header bytes and computes the header checksum over header fields and `key`.
-/// `out` must have room for entry_header_size bytes; the key is not copied.
+/// The header checksum of an entry whose header and key are contiguous at `header` and which
+/// sits at file offset `offset`: XXH3-64 seeded with the offset, over bytes 8..31 and the key
+/// (section 4.1). Binding it to the offset means bytes that are a valid entry elsewhere (inside
+/// a value that holds another store, say) never pass as an entry here.
+[[nodiscard]] std::uint64_t entry_header_checksum(const std::byte* header, std::uint64_t offset,
+                                                  std::size_t key_size) noexcept;
+
+/// Fills the 32 header bytes of an entry at file offset `offset` and computes its header
+/// checksum over the header fields and `key`. `out` must have room for entry_header_size
+/// bytes; the key is not copied.
 void encode_entry_header(std::uint8_t kind, std::uint8_t flags, std::span<const std::byte> key,
                          std::uint64_t value_size, std::uint64_t value_checksum,
-                         std::byte* out) noexcept;
+                         std::uint64_t offset, std::byte* out) noexcept;
 
 /// Outcome of decoding one entry header.
 enum class decode_result : std::uint8_t {
