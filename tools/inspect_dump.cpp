@@ -384,9 +384,10 @@ dump_stats dump(std::span<const std::byte> image, std::string& out) {
            " entries after the last commit end (part of the tail)\n";
 
   // Section 5.3: past bytes that do not decode, look for entries at every 8-byte offset, as
-  // recovery does (recovery/scan.cpp, damage_precedes_commits); two or more commit ends mean
-  // the damage is inside committed data.
+  // recovery does (recovery/scan.cpp, damage_precedes_commits); two or more commit ends, or a
+  // pending entry, mean the damage is inside committed data.
   std::uint64_t ends_after_damage = 0;
+  bool pending_after_damage = false;
   if (stop == fmt::decode_result::invalid || stop == fmt::decode_result::cut) {
     out += "resync after @" + u64(pos) + " (entries at 8-byte offsets, as open looks for them):\n";
     std::uint64_t at = pos + 8;
@@ -404,6 +405,7 @@ dump_stats dump(std::span<const std::byte> image, std::string& out) {
         out += "  ";
         (void)entry_line(image, e, r, out, pad_ok);
         out += '\n';
+        pending_after_damage = true;
         break;
       }
       at += 8;
@@ -432,7 +434,7 @@ dump_stats dump(std::span<const std::byte> image, std::string& out) {
     out += ")\n";
     return st;
   }
-  if (ends_after_damage >= 2) {
+  if (ends_after_damage >= 2 || pending_after_damage) {
     st.verdict = dump_verdict::corrupt;
     st.damage_offset = pos;
     out += "verdict: corrupt at " + u64(pos) + " (damage before committed data)\n";

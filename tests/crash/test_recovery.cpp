@@ -783,3 +783,40 @@ TEST_CASE("bit rot over a value that holds a pending entry is corrupt, not a tai
   CHECK(opened.code() == errc::corrupt);
   CHECK((slurp(path) == img));  // ten acknowledged commits must not be truncated away
 }
+
+TEST_CASE("damage followed only by an unfinished stream is corrupt, not a torn tail", "[recovery]") {
+  // A put_stream starts at the committed end, so a pending entry past the damage proves the
+  // damaged bytes were committed: open must refuse (corrupt) rather than truncate them away.
+  test::temp_dir dir;
+  const std::string path = dir.file("s.simdr");
+  const std::string snap = dir.file("snap.simdr");
+  std::uint64_t victim = 0;
+  {
+    store db = open_ok(path);
+    REQUIRE(db.put("first", "1") == errc::ok);
+    victim = db.file_size();  // the next entry's header starts here
+    REQUIRE(db.put("second", std::string(300, 's')) == errc::ok);
+    int calls = 0;
+    auto source = [&](std::span<std::byte> buf) -> result<std::size_t> {
+      if (calls++ == 1) test::write_file(snap, test::read_file(path));  // mid-stream copy
+      if (calls > 3) return std::size_t{0};
+      std::memset(buf.data(), 'x', 1000);
+      return std::size_t{1000};
+    };
+    REQUIRE(db.put_stream("streamed", source) == errc::ok);
+  }
+  std::vector<std::byte> bytes = test::read_file(snap);
+  bytes[victim + 9] ^= std::byte{0x40};  // a flag bit of "second": header checksum fails
+  test::write_file(snap, bytes);
+  auto opened = store::open(snap, {});
+  CHECK(opened.code() == errc::corrupt);
+  CHECK(opened.error().offset == victim);
+  CHECK(test::read_file(snap) == bytes);  // nothing truncated
+  // Without the pending entry behind it, the same damage is a torn tail of the last commit.
+  bytes.resize(victim + 64);
+  test::write_file(snap, bytes);
+  auto torn = store::open(snap, {});
+  REQUIRE(torn);
+  CHECK(torn->report().tail_dropped);
+  CHECK(torn->get("first")->str() == "1");
+}

@@ -3,9 +3,11 @@
 // Threat model: a crashed process leaves a prefix of its writes (page cache), so the first
 // undecodable bytes are the torn tail. A power loss under durability::commit can tear only the
 // last, unacknowledged commit, in any order of pages. In both cases everything valid after the
-// first bad position belongs to at most ONE commit. Two or more valid commit ends after it can
-// only come from damage inside committed data (bit rot, overwrites): that file is corrupt and
-// recovery must not drop the commits that follow.
+// first bad position belongs to at most ONE commit. Two or more valid commit ends after it, or
+// a pending (streaming) entry, which is only ever written at the committed end, can only come
+// from damage inside committed data (bit rot, overwrites): that file is corrupt and recovery
+// must not drop the commits that follow. Header checksums are seeded with the entry's offset,
+// so entry-like bytes inside values (another store stored as a value) never count here.
 #include "recovery/scan.hpp"
 
 namespace simdr::detail {
@@ -22,7 +24,9 @@ bool damage_precedes_commits(std::span<const std::byte> image, std::uint64_t sto
       pos = e.end;
       continue;
     }
-    if (r == format::decode_result::pending) return false;  // an unfinished stream ends the log
+    // A stream starts at the committed end, so a pending entry that verifies at its own
+    // offset proves the bytes before it were committed: the damage is inside committed data.
+    if (r == format::decode_result::pending) return true;
     pos += 8;  // entries start on 8-byte boundaries: try the next candidate
   }
   return false;

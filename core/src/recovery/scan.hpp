@@ -29,7 +29,8 @@ struct scan_outcome {
 
 /// After the walk stopped at `stop` (an undecodable position), decides whether the bytes after
 /// `stop` hold more than the remains of one torn commit. Returns true when they hold two or more
-/// valid commit ends, i.e. the damage is in the middle of committed data.
+/// valid commit ends or a valid pending entry, i.e. the damage is in the middle of committed
+/// data.
 [[nodiscard]] bool damage_precedes_commits(std::span<const std::byte> image, std::uint64_t stop,
                                            std::uint32_t alignment) noexcept;
 
