@@ -42,7 +42,7 @@ tier_hygiene() {
   step "tier 4: core hygiene (no OS headers, no printing, no exceptions in core/)"
   local bad
   bad=$(grep -rnE '#include <(unistd|fcntl|sys/|windows|emscripten|napi|node_api|pthread)' core/ || true)
-  bad+=$(grep -rnE '\b(printf|fprintf|puts|std::cout|std::cerr|abort\(|throw |try \{|catch ?\()' core/ || true)
+  bad+=$(grep -rnE '\b(printf|fprintf|puts|abort)[[:space:]]*\(|std::(cout|cerr)|\bthrow\b|\btry[[:space:]]*\{|\bcatch[[:space:]]*\(' core/ || true)
   if [[ -n "$bad" ]]; then echo "core hygiene violations:"; echo "$bad"; return 1; fi
   echo "core/ is clean"
 }
