@@ -13,8 +13,10 @@
 //  * Nothing here is thread-safe: the core calls every mutating method under its writer mutex.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 
@@ -43,6 +45,20 @@ class storage {
   virtual status sync() noexcept = 0;
   /// Shrinks the file to `new_size` (recovery of a torn tail, or undoing a failed append).
   virtual status truncate(std::uint64_t new_size) noexcept = 0;
+
+  /// Copies bytes at `offset` of the FILE (not the image) into `out`; `got` is how many were
+  /// read: fewer than out.size() at the end of the file. Never faults, even when another
+  /// process truncates the file meanwhile (native: pread). Read-only handles scan the
+  /// uncommitted tail this way. Default: a copy from image().
+  virtual status read_at(std::uint64_t offset, std::span<std::byte> out,
+                         std::size_t& got) noexcept {
+    const std::span<const std::byte> img = image();
+    got = 0;
+    if (offset >= img.size()) return errc::ok;
+    got = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), img.size() - offset));
+    std::memcpy(out.data(), img.data() + offset, got);
+    return errc::ok;
+  }
 
   /// Read-only handles: re-reads the file size (another process may have appended) and
   /// extends the image. Returns the new size.

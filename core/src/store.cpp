@@ -106,8 +106,22 @@ status store_impl::load(bool created) noexcept {
 // sized for what was found (at open, or for a replaced file), or the current table (refresh).
 status store_impl::index_log(std::span<const std::byte> image, std::uint64_t from,
                              std::uint64_t to, bool fresh_table) noexcept {
+  const std::byte* base = image.data();
+  // A read-only handle shares the file with a writer that may truncate its uncommitted tail at
+  // any moment (failed write, torn-tail recovery at its open). Find the committed end with
+  // pread into a private window first (a short read, never SIGBUS), then index only complete
+  // commits through the mapping: those bytes are never truncated.
+  scan_outcome tail_scan;
+  if (!storage_->is_writable()) {
+    window_log wl(*storage_, to);
+    if (!wl.ok()) return errc::no_memory;
+    tail_scan = scan_log(wl, from, alignment_, pending_,
+                         [](std::span<const std::uint64_t>) noexcept { return true; });
+    if (tail_scan.error != errc::ok) return {tail_scan.error, 0, tail_scan.error_offset};
+    tail_scan.tail_bytes = to - tail_scan.committed_end;  // as seen before any shrink
+    to = tail_scan.committed_end;
+  }
   const std::span<const std::byte> view = image.first(static_cast<std::size_t>(to));
-  const std::byte* base = view.data();
   pod_vector<loaded_entry> found;
   std::uint64_t puts = 0;
   scan_outcome out = scan_log(view, from, alignment_, pending_,
@@ -123,6 +137,7 @@ status store_impl::index_log(std::span<const std::byte> image, std::uint64_t fro
                                 return true;
                               });
   if (out.error != errc::ok) return {out.error, 0, out.error_offset};
+  if (!storage_->is_writable()) out.tail_bytes = tail_scan.tail_bytes;
 
   if (table_.load(std::memory_order_relaxed) == nullptr) {  // opening
     report_.committed_size = out.committed_end;

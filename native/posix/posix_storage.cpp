@@ -144,6 +144,21 @@ class posix_storage final : public storage {
     return errc::ok;
   }
 
+  status read_at(std::uint64_t offset, std::span<std::byte> out, std::size_t& got) noexcept override {
+    got = 0;
+    while (got < out.size()) {
+      const ssize_t n = ::pread(fd_, out.data() + got, out.size() - got,
+                                static_cast<off_t>(offset + got));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return from_errno(errno);
+      }
+      if (n == 0) break;  // end of file
+      got += static_cast<std::size_t>(n);
+    }
+    return errc::ok;
+  }
+
   result<std::uint64_t> reload_size() noexcept override {
     struct stat st {};
     if (::fstat(fd_, &st) != 0) return status{errc::io, errno};

@@ -86,8 +86,15 @@ void encode_entry_header(std::uint8_t kind, std::uint8_t flags, std::span<const 
 decode_result decode_entry(std::span<const std::byte> image, std::uint64_t offset,
                            std::uint32_t alignment, entry& out) noexcept {
   const std::uint64_t size = image.size();
-  if (offset > size || size - offset < entry_header_size) return decode_result::cut;
-  const std::byte* p = image.data() + offset;
+  if (offset > size) return decode_result::cut;
+  return decode_entry_at(image.data() + offset, size - offset, offset, size, alignment, out);
+}
+
+decode_result decode_entry_at(const std::byte* p, std::uint64_t avail, std::uint64_t offset,
+                              std::uint64_t file_size, std::uint32_t alignment,
+                              entry& out) noexcept {
+  const std::uint64_t size = file_size;
+  if (avail < entry_header_size) return decode_result::cut;
   const auto kind = static_cast<std::uint8_t>(p[8]);
   const auto flags = static_cast<std::uint8_t>(p[9]);
   const std::uint16_t key_size = load16(p + 10);
@@ -95,7 +102,7 @@ decode_result decode_entry(std::span<const std::byte> image, std::uint64_t offse
   if (kind < kind_put || kind > kind_pending || (flags & ~flag_commit_end) != 0 ||
       key_size == 0 || load32(p + 12) != 0)
     return decode_result::invalid;
-  if (size - offset - entry_header_size < key_size) return decode_result::cut;
+  if (avail - entry_header_size < key_size) return decode_result::cut;
   if (load64(p) != entry_header_checksum(p, offset, key_size)) {
     // A header whose checksum fails may also be one cut short by a torn write; either way it
     // is not an entry. Recovery (section 5) decides between torn tail and damage.

@@ -111,6 +111,14 @@ enum class decode_result : std::uint8_t {
 [[nodiscard]] decode_result decode_entry(std::span<const std::byte> image, std::uint64_t offset,
                                          std::uint32_t alignment, entry& out) noexcept;
 
+/// The same, for an entry whose bytes are not in one image: `p` holds the bytes at file offset
+/// `offset`, `avail` of them are readable, and the file is `file_size` bytes long. Requires
+/// avail >= min(file_size - offset, entry_header_size + 65535), so that a header or key that
+/// does not fit in `avail` is really cut by the end of the file. Reads only [p, p + avail).
+[[nodiscard]] decode_result decode_entry_at(const std::byte* p, std::uint64_t avail,
+                                            std::uint64_t offset, std::uint64_t file_size,
+                                            std::uint32_t alignment, entry& out) noexcept;
+
 /// Lightweight decode used on the read path of a trusted, already validated entry: no checks.
 inline void decode_trusted(const std::byte* p, std::uint64_t offset, std::uint32_t alignment,
                            entry& out) noexcept;

@@ -1,0 +1,22 @@
+# simdr_catch.cmake - Catch2 test discovery with tags as ctest labels.
+#
+# catch_discover_tests(... ADD_TAGS_AS_LABELS) does this in newer Catch2 releases, but Debian
+# 12's Catch2 2.13 ignores the option. simdr_discover_tests() discovers the tests, then after
+# each build asks the executable which tests carry each tag (cmake/catch_tag_labels.cmake) and
+# writes set_tests_properties(... LABELS ...) lines that ctest reads after the discovered tests.
+include_guard(GLOBAL)
+include(Catch)
+
+function(simdr_discover_tests target)
+  catch_discover_tests(${target} WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR} ${ARGN})
+  set(labels_file ${CMAKE_CURRENT_BINARY_DIR}/${target}_labels.cmake)
+  add_custom_command(TARGET ${target} POST_BUILD
+    BYPRODUCTS ${labels_file}
+    COMMAND ${CMAKE_COMMAND} -D TEST_EXECUTABLE=$<TARGET_FILE:${target}>
+            -D OUT_FILE=${labels_file} -P ${PROJECT_SOURCE_DIR}/cmake/catch_tag_labels.cmake
+    VERBATIM)
+  file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/${target}_labels_include.cmake
+    "if(EXISTS \"${labels_file}\")\n  include(\"${labels_file}\")\nendif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES
+    ${CMAKE_CURRENT_BINARY_DIR}/${target}_labels_include.cmake)
+endfunction()
