@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential g++ cmake ninja-build pkg-config git
-  libsimde-dev libxxhash-dev catch2
+  libsimde-dev libxxhash-dev catch2 libcli11-dev nlohmann-json3-dev
   clang libclang-rt-14-dev
 )
 
