@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for newcomers and CI.
-#   tools/run.sh demo [DIR]   build (release) and run the main demo on a real directory tree
+#   tools/run.sh demo [DIR]   build (release), import a real directory tree with the CLI, read it back
 #   tools/run.sh test         every test tier: gcc suite, ASan+UBSan, TSan, package consumers
 #   tools/run.sh quick        the gcc Debug suite only (the inner loop)
 # Each command installs missing Debian packages first (tools/setup-debian.sh).
@@ -67,9 +67,9 @@ cmd=${1:-help}
 case "$cmd" in
   demo)
     setup
-    build_preset release --target simdr-demo
+    build_preset release --target simdr-demo --target simdr_cli
     shift
-    ./build/release/tools/demo/simdr-demo "$@"
+    bash tools/demo/demo.sh "$@"
     ;;
   test)
     setup
