@@ -21,9 +21,6 @@ namespace simdr::detail {
 
 namespace {
 
-// Values up to this size are copied next to their entry header so that a batch of small
-// entries becomes one contiguous write; larger values are written from the caller's memory.
-constexpr std::uint64_t inline_value_limit = 1024;
 // Entries per commit-end mark in a compacted file (marks bound recovery's pending list).
 constexpr std::uint64_t compact_commit_every = 4096;
 // Prefetch distance for pipelined index updates.
@@ -260,15 +257,8 @@ status store_impl::rebuild(std::uint64_t slots) noexcept {
     if (i + prefetch_distance < n) SIMDR_PREFETCH(base + word_offset(words[i + prefetch_distance]));
     (void)hashes.push_back(key_hash(base + word_offset(words[i])));
   }
-  for (std::size_t i = 0; i < n; ++i) {
-    if (i + prefetch_distance < n) prefetch_home(*nt, hashes[i + prefetch_distance]);
-    std::atomic<std::uint64_t>* slot = find_empty(*nt, hashes[i]);
-    SIMDR_ASSERT(slot != nullptr);
-    // Rebuilt words keep their offset; the tag is recomputed from the full hash.
-    slot->store(make_word(hashes[i], word_offset(words[i]), false), std::memory_order_relaxed);
-  }
-  nt->occupied = n;
-  nt->live = n;
+  for (std::size_t i = 0; i < n; ++i) words[i] = word_offset(words[i]);  // now plain offsets
+  fill_fresh(*nt, hashes.data(), words.data(), n);
   nt->base.store(base, std::memory_order_relaxed);
   nt->log_state.store(old->log_state.load(std::memory_order_relaxed), std::memory_order_relaxed);
   table_.store(nt, std::memory_order_seq_cst);
@@ -326,67 +316,33 @@ status store_impl::commit_locked(std::span<const write_op> ops) noexcept {
   return errc::ok;
 }
 
-// Encodes `ops` as entries starting at file offset `start` into scratch_/parts_/hashes_.
+// Encodes `ops` as entries starting at file offset `start` into out_/hashes_/sizes_.
 status store_impl::encode_ops(std::span<const write_op> ops, std::uint64_t start) noexcept {
-  scratch_.clear();
-  parts_.clear();
+  out_.clear();
   hashes_.clear();
   sizes_.clear();
   std::uint64_t pos = start;
-  std::uint64_t run_start = 0;  // start of the scratch run not yet closed into a part
-  auto close_run = [&]() {
-    if (scratch_.size() > run_start)
-      parts_.push_back({true, run_start, scratch_.size() - run_start});
-    run_start = scratch_.size();
-  };
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const write_op& op = ops[i];
     const std::uint8_t flags = i + 1 == ops.size() ? format::flag_commit_end : 0;
-    const std::size_t at = scratch_.size();
     hashes_.push_back(xxh3(op.key.data(), op.key.size()));
+    std::uint64_t end = 0;
     if (op.op == write_op::kind::put) {
-      const std::uint64_t vsize = op.value.size();
       std::uint64_t voff = 0;
-      std::uint64_t end = 0;
-      if (!format::layout_put(pos, op.key.size(), vsize, alignment_, voff, end))
+      if (!format::layout_put(pos, op.key.size(), op.value.size(), alignment_, voff, end))
         return errc::too_large;
-      scratch_.resize(at + static_cast<std::size_t>(voff - pos));
-      std::memcpy(scratch_.data() + at + format::entry_header_size, op.key.data(), op.key.size());
-      format::encode_entry_header(format::kind_put, flags, op.key.span(), vsize,
-                                  xxh3(op.value.data(), op.value.size()), pos,
-                                  scratch_.data() + at);
-      if (vsize <= inline_value_limit) {
-        scratch_.insert(scratch_.end(), op.value.data(), op.value.data() + vsize);
-      } else {
-        close_run();
-        parts_.push_back({false, reinterpret_cast<std::uintptr_t>(op.value.data()), vsize});
-      }
-      scratch_.resize(scratch_.size() + static_cast<std::size_t>(end - (voff + vsize)));
-      sizes_.push_back(end - pos);
-      pos = end;
+      out_.put(pos, op.key.span(), op.value.data(), op.value.size(),
+               xxh3(op.value.data(), op.value.size()), flags, voff, end);
     } else {
-      const std::uint64_t end = format::tombstone_end(pos, op.key.size());
-      scratch_.resize(at + static_cast<std::size_t>(end - pos));
-      std::memcpy(scratch_.data() + at + format::entry_header_size, op.key.data(), op.key.size());
-      format::encode_entry_header(format::kind_tombstone, flags, op.key.span(), 0, 0, pos,
-                                  scratch_.data() + at);
-      sizes_.push_back(end - pos);
-      pos = end;
+      end = out_.tombstone(pos, op.key.span(), flags);
     }
-  }
-  close_run();
-  iov_.clear();
-  for (const part& p : parts_) {
-    const std::byte* ptr = p.in_scratch ? scratch_.data() + p.pos
-                                        : reinterpret_cast<const std::byte*>(p.pos);
-    iov_.emplace_back(ptr, static_cast<std::size_t>(p.size));
+    sizes_.push_back(end - pos);
+    pos = end;
   }
   return errc::ok;
 }
 
-status store_impl::append_parts() noexcept {
-  return storage_->append(std::span<const std::span<const std::byte>>(iov_));
-}
+status store_impl::append_parts() noexcept { return storage_->append(out_.parts()); }
 
 // Durability barrier per commit when asked. A failed fdatasync leaves the page cache in an
 // unknown state (it may drop the dirty pages and report success later), so the handle stops
@@ -810,23 +766,10 @@ result<compact_report> store_impl::compact() noexcept {
   std::uint64_t pos = format::header_size;
   std::uint64_t live_bytes = 0;
   const std::size_t n = offsets.size();
-  scratch_.clear();
-  parts_.clear();
-  std::uint64_t run_start = 0;
-  auto close_run = [&]() {
-    if (scratch_.size() > run_start) parts_.push_back({true, run_start, scratch_.size() - run_start});
-    run_start = scratch_.size();
-  };
+  out_.clear();
   auto flush = [&]() -> status {
-    close_run();
-    iov_.clear();
-    for (const part& p : parts_)
-      iov_.emplace_back(p.in_scratch ? scratch_.data() + p.pos : reinterpret_cast<const std::byte*>(p.pos),
-                        static_cast<std::size_t>(p.size));
-    status st = repl->append(std::span<const std::span<const std::byte>>(iov_));
-    scratch_.clear();
-    parts_.clear();
-    run_start = 0;
+    status st = repl->append(out_.parts());
+    out_.clear();
     return st;
   };
   for (std::size_t i = 0; i < n; ++i) {
@@ -834,7 +777,7 @@ result<compact_report> store_impl::compact() noexcept {
     const std::uint64_t off = offsets[i];
     format::entry e;
     format::decode_trusted(base + off, off, alignment_, e);
-    const std::byte* key = base + off + format::entry_header_size;
+    const std::span<const std::byte> key(base + off + format::entry_header_size, e.key_size);
     const std::byte* value = base + e.value_offset;
     // Never carry damage into the new file: check what is copied.
     if (format::load64(base + off) != format::entry_header_checksum(base + off, off, e.key_size))
@@ -845,24 +788,13 @@ result<compact_report> store_impl::compact() noexcept {
     std::uint64_t voff = 0;
     std::uint64_t end = 0;
     (void)format::layout_put(pos, e.key_size, e.value_size, alignment_, voff, end);
-    const std::size_t at = scratch_.size();
-    scratch_.resize(at + static_cast<std::size_t>(voff - pos));
-    std::memcpy(scratch_.data() + at + format::entry_header_size, key, e.key_size);
-    format::encode_entry_header(format::kind_put, last_of_commit ? format::flag_commit_end : 0,
-                                std::span<const std::byte>(key, e.key_size), e.value_size,
-                                e.value_checksum, pos, scratch_.data() + at);
-    if (e.value_size <= inline_value_limit) {
-      scratch_.insert(scratch_.end(), value, value + e.value_size);
-    } else {
-      close_run();
-      parts_.push_back({false, reinterpret_cast<std::uintptr_t>(value), e.value_size});
-    }
-    scratch_.resize(scratch_.size() + static_cast<std::size_t>(end - (voff + e.value_size)));
+    out_.put(pos, key, value, e.value_size, e.value_checksum,
+             last_of_commit ? format::flag_commit_end : 0, voff, end);
     (void)new_offsets.push_back(pos);
-    (void)hashes.push_back(xxh3(key, e.key_size));
+    (void)hashes.push_back(xxh3(key.data(), key.size()));
     live_bytes += end - pos;
     pos = end;
-    if (last_of_commit && (scratch_.size() > (std::size_t{4} << 20) || parts_.size() > 512 || i + 1 == n))
+    if (last_of_commit && (out_.scratch_bytes() > (std::size_t{4} << 20) || out_.part_count() > 512))
       if (status st = flush(); !st.is_ok()) return fail(st);
   }
   if (status st = flush(); !st.is_ok()) return fail(st);
@@ -873,14 +805,7 @@ result<compact_report> store_impl::compact() noexcept {
   retired_.push_back(std::move(storage_));
   storage_ = std::move(repl);
   const std::byte* nbase = storage_->image().data();
-  for (std::size_t i = 0; i < n; ++i) {
-    if (i + prefetch_distance < n) prefetch_home(*nt, hashes[i + prefetch_distance]);
-    std::atomic<std::uint64_t>* slot = find_empty(*nt, hashes[i]);
-    SIMDR_ASSERT(slot != nullptr);
-    slot->store(make_word(hashes[i], new_offsets[i], false), std::memory_order_relaxed);
-  }
-  nt->occupied = n;
-  nt->live = n;
+  fill_fresh(*nt, hashes.data(), new_offsets.data(), n);
   nt->base.store(nbase, std::memory_order_relaxed);
   entries_ = n;
   tombstones_ = 0;

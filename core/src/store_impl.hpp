@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "format/format.hpp"
+#include "format/gather.hpp"
 #include "index/index.hpp"
 #include "index/reclaim.hpp"
 #include "pod_vector.hpp"
@@ -64,11 +65,6 @@ class store_impl {
   static store make_handle(store_impl* impl) noexcept;
 
  private:
-  struct part {
-    bool in_scratch;
-    std::uint64_t pos;  // scratch offset, or pointer value for external parts
-    std::uint64_t size;
-  };
   struct loaded_entry {
     std::uint64_t hash;
     std::uint64_t offset;
@@ -111,9 +107,8 @@ class store_impl {
   bool dirty_ = false;
   bool poisoned_ = false;          // a failed sync/undo: refuse writes until reopen
   open_report report_{};
-  std::vector<std::byte> scratch_;
-  std::vector<part> parts_;
-  std::vector<std::span<const std::byte>> iov_;
+  gather out_;                     // the gather list of the commit being written
+  std::vector<std::byte> scratch_;  // put_stream's entry head
   std::vector<std::uint64_t> pending_;
   std::vector<std::uint64_t> hashes_;
   std::vector<std::uint64_t> sizes_;

@@ -200,4 +200,19 @@ inline void prefetch_home(const table& t, std::uint64_t hash) noexcept {
   SIMDR_PREFETCH(&t.buckets[t.home(hash)]);
 }
 
+/// Writer: fills a table no reader has seen yet with `n` distinct live keys (their hashes and
+/// entry offsets), prefetching home buckets ahead. Used by growth and compaction.
+inline void fill_fresh(table& t, const std::uint64_t* hashes, const std::uint64_t* offsets,
+                       std::size_t n) noexcept {
+  constexpr std::size_t ahead = 16;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + ahead < n) prefetch_home(t, hashes[i + ahead]);
+    std::atomic<std::uint64_t>* slot = find_empty(t, hashes[i]);
+    SIMDR_ASSERT(slot != nullptr);
+    slot->store(make_word(hashes[i], offsets[i], false), std::memory_order_relaxed);
+  }
+  t.occupied = n;
+  t.live = n;
+}
+
 }  // namespace simdr::detail
