@@ -33,9 +33,11 @@ tier_asan() {
 }
 
 tier_tsan() {
-  step "tier 3: ThreadSanitizer, concurrency tests"
+  step "tier 3: ThreadSanitizer, concurrency tests (20 s stress)"
   build_preset tsan
-  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --preset tsan
+  # The stress test mixes readers, writers, compaction and reopen for tens of seconds here.
+  SIMDR_STRESS_SECONDS=${SIMDR_STRESS_SECONDS:-20} \
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --preset tsan
 }
 
 tier_hygiene() {
