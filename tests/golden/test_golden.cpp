@@ -23,19 +23,10 @@
 using namespace simdr;
 namespace fs = std::filesystem;
 namespace fmt = simdr::detail::format;
+using simdr::test::read_file;
 using simdr::test::write_file;
 
 namespace {
-
-/// Reads a whole file. (Not test::read_file: it passes a null pointer to memcpy for an empty
-/// file, which UBSan rejects, and bad/bad_magic_empty.simdr is empty.)
-std::vector<std::byte> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> c((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::byte> out(c.size());
-  if (!c.empty()) std::memcpy(out.data(), c.data(), c.size());
-  return out;
-}
 
 const fs::path golden_dir = fs::path(SIMDR_SOURCE_DIR) / "tests" / "golden";
 
