@@ -19,7 +19,10 @@ inline std::uint64_t xxh3(const void* p, std::size_t n) noexcept { return XXH3_6
 /// Streaming XXH3-64 (seed 0) for values that are written or read in pieces.
 class xxh3_stream {
  public:
-  xxh3_stream() noexcept { XXH3_64bits_reset(&state_); }
+  xxh3_stream() noexcept {
+    XXH3_INITSTATE(&state_);  // required before any reset of a state not from createState()
+    XXH3_64bits_reset(&state_);
+  }
   void update(const void* p, std::size_t n) noexcept { XXH3_64bits_update(&state_, p, n); }
   [[nodiscard]] std::uint64_t digest() const noexcept { return XXH3_64bits_digest(&state_); }
 

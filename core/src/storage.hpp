@@ -82,6 +82,12 @@ class storage {
   }
   /// Compaction failed: removes a replacement that was never installed.
   virtual void discard() noexcept {}
+
+  /// This storage no longer backs the store (compacted away, or a read-only handle moved to
+  /// the file that replaced it); it is kept only so that views into image() stay valid until
+  /// close. Release everything else: descriptors, locks, and address space reserved beyond the
+  /// end of the image (a handle that compacts often would otherwise pile up reservations).
+  virtual void retire() noexcept {}
 };
 
 }  // namespace simdr

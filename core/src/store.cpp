@@ -802,6 +802,7 @@ result<compact_report> store_impl::compact() noexcept {
   if (status st = storage_->install_replacement(*repl); !st.is_ok()) return fail(st);
 
   // The new file is in place. Publish the new index; the old image stays mapped for views.
+  storage_->retire();
   retired_.push_back(std::move(storage_));
   storage_ = std::move(repl);
   const std::byte* nbase = storage_->image().data();
@@ -842,6 +843,7 @@ result<refresh_report> store_impl::refresh() noexcept {
     format::file_header h;
     if (status st = format::decode_header(fresh->image(), h); !st.is_ok()) return st;
     if (h.alignment() != alignment_) return errc::unsupported;
+    storage_->retire();
     retired_.push_back(std::move(storage_));
     storage_ = std::move(fresh);
     entries_ = tombstones_ = live_bytes_ = 0;

@@ -66,7 +66,8 @@ class posix_storage final : public storage {
       : fd_(fd), path_(std::move(path)), writable_(writable), size_(size), id_(st) {}
 
   ~posix_storage() override {
-    for (const auto& m : maps_) ::munmap(m.first, m.second);
+    for (const auto& m : maps_)
+      if (m.second != 0) ::munmap(m.first, m.second);
     if (fd_ >= 0) ::close(fd_);
   }
 
@@ -218,6 +219,21 @@ class posix_storage final : public storage {
     fd_ = -1;
     writable_ = false;
     return errc::ok;
+  }
+
+  void retire() noexcept override {
+    // Views point below size_; unmap the reservation past the page that holds the last byte.
+    const std::uint64_t keep = (size_ + page_size() - 1) & ~(page_size() - 1);
+    for (auto& m : maps_) {
+      if (m.second > keep) {
+        ::munmap(static_cast<std::byte*>(m.first) + keep, m.second - keep);
+        m.second = static_cast<std::size_t>(keep);
+      }
+    }
+    reserved_ = keep;
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    writable_ = false;
   }
 
   void discard() noexcept override {

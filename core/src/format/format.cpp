@@ -76,7 +76,11 @@ void encode_entry_header(std::uint8_t kind, std::uint8_t flags, std::span<const 
   store64(out + 24, value_checksum);
   // The checksum covers bytes 8..31 and the key, which directly follows in the file; hash the
   // two pieces as one stream so the key need not be copied next to the header first.
+  // XXH3_64bits_reset_withSeed() compares the seed with the one already in the state to decide
+  // whether to rebuild its secret, so a state on the stack must be initialised first
+  // (xxhash.h: XXH3_INITSTATE). Found by tests/fuzz (a put_stream got a wrong checksum).
   XXH3_state_t st;
+  XXH3_INITSTATE(&st);
   XXH3_64bits_reset_withSeed(&st, offset);
   XXH3_64bits_update(&st, out + 8, entry_header_size - 8);
   XXH3_64bits_update(&st, key.data(), key.size());
