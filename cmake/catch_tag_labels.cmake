@@ -4,11 +4,13 @@
 # Catch2 2.13 of Debian 12 ignores the option, so this script (run after each build) asks the
 # test executable which tests carry each tag and writes set_tests_properties(... LABELS ...) lines
 # that ctest reads after the discovered tests.
-#   cmake -D TEST_EXECUTABLE=... -D OUT_FILE=... -P catch_tag_labels.cmake
-execute_process(COMMAND "${TEST_EXECUTABLE}" --list-tags
+#   cmake -D TEST_EXECUTABLE=... [-D TEST_EXECUTOR=emulator;args] -D OUT_FILE=... -P catch_tag_labels.cmake
+# TEST_EXECUTOR (a list, empty for native builds) runs the executable, e.g. under qemu-user.
+execute_process(COMMAND ${TEST_EXECUTOR} "${TEST_EXECUTABLE}" --list-tags
   OUTPUT_VARIABLE listing RESULT_VARIABLE rc)
-if(rc LESS 0)
-  message(FATAL_ERROR "${TEST_EXECUTABLE} --list-tags failed: ${rc}")
+# Catch2 exits with the number of tags; a failed launch (missing emulator) or a crash is a string.
+if(NOT rc MATCHES "^[0-9]+$")
+  message(FATAL_ERROR "${TEST_EXECUTOR} ${TEST_EXECUTABLE} --list-tags failed: ${rc}")
 endif()
 string(REGEX MATCHALL "\\[[^]\n]+\\]" tags "${listing}")
 # ctest reads only add_test/set_tests_properties-style commands, and set_tests_properties
@@ -19,7 +21,7 @@ foreach(tag IN LISTS tags)
   if(label MATCHES "^[.!]")  # hidden or special tags are not labels
     continue()
   endif()
-  execute_process(COMMAND "${TEST_EXECUTABLE}" "${tag}" --list-test-names-only
+  execute_process(COMMAND ${TEST_EXECUTOR} "${TEST_EXECUTABLE}" "${tag}" --list-test-names-only
     OUTPUT_VARIABLE names RESULT_VARIABLE rc)
   string(REPLACE "\n" ";" names "${names}")
   foreach(name IN LISTS names)

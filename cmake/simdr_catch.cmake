@@ -10,9 +10,14 @@ include(Catch)
 function(simdr_discover_tests target)
   catch_discover_tests(${target} WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR} ${ARGN})
   set(labels_file ${CMAKE_CURRENT_BINARY_DIR}/${target}_labels.cmake)
+  # Cross builds run the executable through the emulator (CMAKE_CROSSCOMPILING_EMULATOR, e.g.
+  # qemu-aarch64;-L;...), as catch_discover_tests does. The list travels as one argument.
+  get_property(emulator TARGET ${target} PROPERTY CROSSCOMPILING_EMULATOR)
+  string(REPLACE ";" "$<SEMICOLON>" emulator "${emulator}")
   add_custom_command(TARGET ${target} POST_BUILD
     BYPRODUCTS ${labels_file}
     COMMAND ${CMAKE_COMMAND} -D TEST_EXECUTABLE=$<TARGET_FILE:${target}>
+            "-DTEST_EXECUTOR=${emulator}"
             -D OUT_FILE=${labels_file} -P ${PROJECT_SOURCE_DIR}/cmake/catch_tag_labels.cmake
     VERBATIM)
   file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/${target}_labels_include.cmake

@@ -7,6 +7,7 @@ packages=(
   build-essential g++ cmake ninja-build pkg-config git
   libsimde-dev libxxhash-dev catch2 libcli11-dev nlohmann-json3-dev
   clang libclang-rt-14-dev
+  g++-aarch64-linux-gnu qemu-user
 )
 
 if [[ $(id -u) -eq 0 ]]; then sudo=(); else sudo=(sudo); fi

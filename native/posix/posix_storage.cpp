@@ -261,14 +261,22 @@ class posix_storage final : public storage {
     if (want > (std::uint64_t{1} << 46)) want = std::max(need, std::uint64_t{1} << 46);
     if (sizeof(void*) < 8) want = std::max<std::uint64_t>(need, std::min<std::uint64_t>(want, 1u << 30));
     want = (want + page_size() - 1) & ~(page_size() - 1);
+    // Address space may be limited (ulimit -v, 39-bit aarch64 kernels, emulators). Then fall
+    // back to a modest reservation, never to "the largest that fits": that would take half of
+    // what is left each time and starve the next mapping (compaction, another store).
+    const std::uint64_t modest =
+        (std::max(need * 2, need + (std::uint64_t{64} << 20)) + page_size() - 1) & ~(page_size() - 1);
+    const std::uint64_t exact = std::max((need + page_size() - 1) & ~(page_size() - 1), page_size());
     void* p = MAP_FAILED;
-    // Address space may be limited (ulimit -v, emulators): halve the reservation until it fits.
-    while (p == MAP_FAILED) {
-      p = ::mmap(nullptr, static_cast<std::size_t>(want), PROT_READ, MAP_SHARED, fd_, 0);
-      if (p != MAP_FAILED) break;
-      if (errno != ENOMEM || want / 2 < need || want / 2 < page_size()) return from_errno(errno);
-      want = ((want / 2) + page_size() - 1) & ~(page_size() - 1);
+    for (const std::uint64_t size : {want, std::min(want, modest), exact}) {
+      p = ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ, MAP_SHARED, fd_, 0);
+      if (p != MAP_FAILED) {
+        want = size;
+        break;
+      }
+      if (errno != ENOMEM) return from_errno(errno);
     }
+    if (p == MAP_FAILED) return from_errno(ENOMEM);
     maps_.emplace_back(p, static_cast<std::size_t>(want));
     base_ = static_cast<const std::byte*>(p);
     reserved_ = want;
