@@ -14,21 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ -z ${SIMDR_BENCH_NO_INSTALL:-} ]]; then
-  bash tools/setup-debian.sh
-  packages=(liblmdb-dev librocksdb-dev libleveldb-dev libsqlite3-dev gnuplot-nox)
-  if [[ $(id -u) -eq 0 ]]; then sudo=(); else sudo=(sudo); fi
-  missing=()
-  for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  if (( ${#missing[@]} )); then
-    echo "bench: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    "${sudo[@]}" apt-get update -qq
-    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  else
-    echo "bench: peer packages present"
-  fi
+  bash tools/setup-debian.sh liblmdb-dev librocksdb-dev libleveldb-dev libsqlite3-dev gnuplot-nox
 fi
 
 cmake --preset release >/dev/null

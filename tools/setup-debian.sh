@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs everything SIMD R Drive needs from Debian 12 packages. Idempotent and
-# non-interactive; runs apt as root, or through sudo when not root.
+# Installs everything SIMD R Drive needs from Debian 12 packages, plus any package named on
+# the command line (tools/bench.sh adds the peers'). Idempotent and non-interactive; runs apt
+# as root, or through sudo when not root.
 set -euo pipefail
 
-packages=(
+packages=("$@"
+
   build-essential g++ cmake ninja-build pkg-config git
   libsimde-dev libxxhash-dev catch2 libcli11-dev nlohmann-json3-dev
   clang libclang-rt-14-dev

@@ -646,6 +646,31 @@ struct import_item {
   std::uint64_t size;
 };
 
+// The summary of import/export: one line (or JSON), and exit_failure when some files or keys
+// could not be transferred (each was reported on stderr as it happened).
+int report_transfer(const args& a, const std::string& prefix, bool importing, std::uint64_t files,
+                    std::uint64_t bytes, std::uint64_t failed) {
+  if (a.json) {
+    json j = {{"file", a.file}, {"dir", a.dir}, {"files", files}, {"bytes", bytes}, {"failed", failed}};
+    put_key(j, prefix, "prefix");
+    emit(j);
+  } else if (importing) {
+    (void)out.write("imported " + std::to_string(files) + " files (" +
+                    human_bytes(static_cast<double>(bytes)) + ") from " + a.dir + " into " + a.file + "\n");
+  } else {
+    (void)out.write("exported " + std::to_string(files) + " files (" +
+                    human_bytes(static_cast<double>(bytes)) + ") from " + a.file + " to " + a.dir + "\n");
+  }
+  if (failed > 0) {
+    (void)out.flush();
+    error_line(importing ? a.dir : a.file,
+               std::to_string(failed) + (importing ? " file(s) could not be imported (see above)"
+                                                   : " key(s) could not be exported (see above)"));
+    return exit_failure;
+  }
+  return finish(exit_ok);
+}
+
 int cmd_import(const args& a) {
   auto prefix = key_arg("import", "--prefix", a.prefix, key_fmt(a), true);
   if (!prefix) return exit_usage;
@@ -734,20 +759,7 @@ int cmd_import(const args& a) {
   }
   if (a.sync)
     if (simdr::status st = db->sync(); !st.is_ok()) return store_error(a.file, st);
-  if (a.json) {
-    json j = {{"file", a.file}, {"dir", a.dir}, {"files", files}, {"bytes", bytes}, {"failed", failed}};
-    put_key(j, *prefix, "prefix");
-    emit(j);
-  } else {
-    (void)out.write("imported " + std::to_string(files) + " files (" + human_bytes(static_cast<double>(bytes)) +
-                    ") from " + a.dir + " into " + a.file + "\n");
-  }
-  if (failed > 0) {
-    (void)out.flush();
-    error_line(a.dir, std::to_string(failed) + " file(s) could not be imported (see above)");
-    return exit_failure;
-  }
-  return finish(exit_ok);
+  return report_transfer(a, *prefix, true, files, bytes, failed);
 }
 
 /// Why `rel` (a key minus the prefix) cannot be a relative path under DIR, or "" when it can.
@@ -828,20 +840,7 @@ int cmd_export(const args& a) {
       bytes += e.size();
     }
   }
-  if (a.json) {
-    json j = {{"file", a.file}, {"dir", a.dir}, {"files", files}, {"bytes", bytes}, {"failed", failed}};
-    put_key(j, *prefix, "prefix");
-    emit(j);
-  } else {
-    (void)out.write("exported " + std::to_string(files) + " files (" + human_bytes(static_cast<double>(bytes)) +
-                    ") from " + a.file + " to " + a.dir + "\n");
-  }
-  if (failed > 0) {
-    (void)out.flush();
-    error_line(a.file, std::to_string(failed) + " key(s) could not be exported (see above)");
-    return exit_failure;
-  }
-  return finish(exit_ok);
+  return report_transfer(a, *prefix, false, files, bytes, failed);
 }
 
 // ---- bench (W1) --------------------------------------------------------------------------------
