@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for newcomers and CI.
 #   tools/run.sh demo [DIR]   build (release), import a real directory tree with the CLI, read it back
-#   tools/run.sh test         every test tier: gcc suite, ASan+UBSan, TSan, package consumers, fuzz
+#   tools/run.sh test         every test tier: gcc suite, ASan+UBSan, TSan, package consumers, fuzz, aarch64
 #   tools/run.sh quick        the gcc Debug suite only (the inner loop)
 # Each command installs missing Debian packages first (tools/setup-debian.sh).
 set -euo pipefail
