@@ -19,18 +19,10 @@
 #include <string>
 #include <vector>
 
+#include "crash/kill_protocol.hpp"
 #include "simdr/simdr.hpp"
 
-namespace {
-
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
+namespace kp = simdr::test::kill_protocol;
 
 int main(int argc, char** argv) {
   if (argc != 4) return 2;
@@ -47,20 +39,19 @@ int main(int argc, char** argv) {
   simdr::store db = std::move(*opened);
   std::uint64_t b = 0;
   for (;; ++b) {
-    auto has = db.contains("b" + std::to_string(b) + "-0");
+    auto has = db.contains(kp::key(b, 0));
     if (!has) return 5;
     if (!*has) break;
   }
   std::printf("ready %llu\n", static_cast<unsigned long long>(b));
   std::fflush(stdout);
   for (;; ++b) {
-    const std::size_t n = 1 + splitmix64(seed ^ b) % 64;
+    const std::size_t n = kp::batch_size(seed, b);
     std::vector<std::string> keys(n), vals(n);
     std::vector<simdr::key_value> kv(n);
     for (std::size_t i = 0; i < n; ++i) {
-      keys[i] = "b" + std::to_string(b) + "-" + std::to_string(i);
-      const std::size_t len = (b * 7 + i * 13) % 3000;
-      vals[i].assign(len, static_cast<char>('a' + (b + i) % 26));
+      keys[i] = kp::key(b, i);
+      vals[i].assign(kp::value_size(b, i), kp::value_char(b, i));
       kv[i] = {keys[i], vals[i]};
     }
     if (const simdr::status st = db.put_batch(kv); st != simdr::errc::ok) {

@@ -24,6 +24,7 @@
 #include <sstream>
 #include <thread>
 
+#include "crash/kill_protocol.hpp"
 #include "support/test_support.hpp"
 
 extern char** environ;
@@ -32,16 +33,9 @@ using namespace simdr;
 
 namespace {
 
-// Must match crash_child.cpp.
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-std::uint64_t batch_size(std::uint64_t seed, std::uint64_t b) { return 1 + splitmix64(seed ^ b) % 64; }
-std::size_t value_size(std::uint64_t b, std::uint64_t i) { return (b * 7 + i * 13) % 3000; }
-char value_char(std::uint64_t b, std::uint64_t i) { return static_cast<char>('a' + (b + i) % 26); }
+using test::kill_protocol::batch_size;
+using test::kill_protocol::value_char;
+using test::kill_protocol::value_size;
 
 std::string slurp_text(const std::string& path) {
   std::string out;
@@ -185,7 +179,7 @@ std::uint64_t check_prefix(const std::string& path, const file_state& fs, std::u
     unsigned long long b = 0, i = 0;
     char tail = 0;
     if (std::sscanf(k.c_str(), "b%llu-%llu%c", &b, &i, &tail) != 2 ||
-        k != "b" + std::to_string(b) + "-" + std::to_string(i)) {
+        k != test::kill_protocol::key(b, i)) {
       bad << "unexpected key " << k << "; ";
       continue;
     }
