@@ -140,6 +140,13 @@ history build_history(const std::string& path, std::uint64_t seed) {
     m[k] = v;
     committed();
   };
+  auto erase = [&](const std::string& k) {
+    auto e = db.erase(k);
+    REQUIRE(e);
+    REQUIRE(*e);
+    m.erase(k);
+    committed();
+  };
   auto stream = [&](const std::string& k, const std::string& v, std::size_t piece) {
     std::size_t pos = 0;
     auto source = [&](std::span<std::byte> buf) -> result<std::size_t> {
@@ -169,13 +176,7 @@ history build_history(const std::string& path, std::uint64_t seed) {
     committed();
   }
   put("big1", rand_string(rng, 5000));
-  {
-    auto e = db.erase("k3");
-    REQUIRE(e);
-    REQUIRE(*e);
-    m.erase("k3");
-    committed();
-  }
+  erase("k3");
   stream("stream1", rand_string(rng, 3000), 700);
   {
     const write_op ops[] = {write_op::put("x", "xx"), write_op::erase("alpha"),
@@ -205,13 +206,7 @@ history build_history(const std::string& path, std::uint64_t seed) {
     m["k7"] = last7;
     committed();
   }
-  {
-    auto e = db.erase("k5");
-    REQUIRE(e);
-    REQUIRE(*e);
-    m.erase("k5");
-    committed();
-  }
+  erase("k5");
   stream("stream2", rand_string(rng, 6000), 1000);
   {
     const std::string huge2 = rand_string(rng, 4100);

@@ -296,14 +296,27 @@ simdr::status stream_value(const simdr::store& db, const simdr::blob_view& v, in
   });
 }
 
-int cmd_get(const args& a) {
-  auto key = key_arg("get", "KEY", a.key, key_fmt(a));
+// The common start of `get` and `meta`: decode KEY, open FILE read-only, look the key up.
+// Returns exit_ok, or the exit status to return (the error is already reported).
+int lookup_read(const args& a, const char* cmd, std::optional<std::string>& key,
+                std::optional<simdr::store>& db, simdr::blob_view& found) {
+  key = key_arg(cmd, "KEY", a.key, key_fmt(a));
   if (!key) return exit_usage;
   int rc = 0;
-  auto db = open_read(a.file, rc);
+  db = open_read(a.file, rc);
   if (!db) return rc;
   auto v = db->get(*key);
   if (!v) return v.code() == errc::not_found ? key_not_found(a.file, *key) : store_error(a.file, v.error());
+  found = *v;
+  return exit_ok;
+}
+
+int cmd_get(const args& a) {
+  std::optional<std::string> key;
+  std::optional<simdr::store> db;
+  simdr::blob_view found;
+  if (int rc = lookup_read(a, "get", key, db, found); rc != exit_ok) return rc;
+  const simdr::blob_view* v = &found;
   if (!out.flush()) return finish(exit_failure);
   int werr = 0;
   simdr::status st = stream_value(*db, *v, STDOUT_FILENO, werr);
@@ -530,13 +543,11 @@ int cmd_info(const args& a) {
 }
 
 int cmd_meta(const args& a) {
-  auto key = key_arg("meta", "KEY", a.key, key_fmt(a));
-  if (!key) return exit_usage;
-  int rc = 0;
-  auto db = open_read(a.file, rc);
-  if (!db) return rc;
-  auto v = db->get(*key);
-  if (!v) return v.code() == errc::not_found ? key_not_found(a.file, *key) : store_error(a.file, v.error());
+  std::optional<std::string> key;
+  std::optional<simdr::store> db;
+  simdr::blob_view found;
+  if (int rc = lookup_read(a, "meta", key, db, found); rc != exit_ok) return rc;
+  const simdr::blob_view* v = &found;
   int werr = 0;
   const simdr::status st = stream_value(*db, *v, -1, werr);
   const bool verified = st.is_ok();
