@@ -1,10 +1,12 @@
 // simdr/result.hpp - `result<T>`: a value or a `simdr::error`, without exceptions.
 //
 // A small subset of C++23 `std::expected<T, error>` (which libc++ 14, used by the wasm build,
-// lacks). The core is compiled with -fno-exceptions: accessing the value of a result that holds
-// an error is a bug and terminates in debug builds (SIMDR_ASSERT), it never throws.
+// lacks). The core is compiled with -fno-exceptions: value() on a result that holds an error is
+// a bug and terminates the program in every build type; it never throws. operator* and -> are
+// unchecked, as in std::expected.
 #pragma once
 
+#include <exception>
 #include <new>
 #include <type_traits>
 #include <utility>
@@ -12,6 +14,12 @@
 #include "simdr/error.hpp"
 
 namespace simdr {
+
+namespace detail {
+/// Reading the value of a failed result: a bug in the caller. Terminates in every build type
+/// (never undefined behaviour), the no-exceptions analogue of std::bad_expected_access.
+[[noreturn]] inline void bad_result_access() noexcept { std::terminate(); }
+}  // namespace detail
 
 /// Holds either a `T` or an `error`. `errc::ok` is never stored as an error.
 template <class T>
@@ -58,10 +66,12 @@ class [[nodiscard]] result {
   [[nodiscard]] bool has_value() const noexcept { return has_; }
   explicit operator bool() const noexcept { return has_; }
 
-  /// The value. Precondition: has_value().
-  T& value() & noexcept { return storage_.value; }
-  const T& value() const& noexcept { return storage_.value; }
-  T&& value() && noexcept { return std::move(storage_.value); }
+  /// The value. Calling it on a failed result terminates the program (std::terminate), in
+  /// every build type: check has_value() (or use the result in a condition) first.
+  T& value() & noexcept { return checked(), storage_.value; }
+  const T& value() const& noexcept { return checked(), storage_.value; }
+  T&& value() && noexcept { return checked(), std::move(storage_.value); }
+  /// Unchecked access, as for std::optional and std::expected. Precondition: has_value().
   T& operator*() & noexcept { return storage_.value; }
   const T& operator*() const& noexcept { return storage_.value; }
   T&& operator*() && noexcept { return std::move(storage_.value); }
@@ -74,6 +84,10 @@ class [[nodiscard]] result {
   [[nodiscard]] errc code() const noexcept { return has_ ? errc::ok : storage_.err.code; }
 
  private:
+  void checked() const noexcept {
+    if (!has_) [[unlikely]] detail::bad_result_access();
+  }
+
   union storage_t {
     storage_t() noexcept {}
     ~storage_t() {}
