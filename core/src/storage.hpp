@@ -22,6 +22,7 @@
 
 #include "simdr/error.hpp"
 #include "simdr/result.hpp"
+#include "simdr/store.hpp"  // function_ref
 
 namespace simdr {
 
@@ -82,6 +83,17 @@ class storage {
   }
   /// Compaction failed: removes a replacement that was never installed.
   virtual void discard() noexcept {}
+
+  /// Runs `a` and `b` concurrently when the platform can (native: `a` on a helper thread), else
+  /// `a` to completion and then `b`. Both have returned when this returns, whatever happens.
+  /// Open uses it to overlap the log scan (a) with building the index (b); code using it must
+  /// therefore be correct in both orders of execution (b never waits for a to make room).
+  /// Thread creation lives here because the core cannot start threads without exceptions:
+  /// std::thread reports failure by throwing.
+  virtual void run_pair(function_ref<void()> a, function_ref<void()> b) noexcept {
+    a();
+    b();
+  }
 
   /// This storage no longer backs the store (compacted away, or a read-only handle moved to
   /// the file that replaced it); it is kept only so that views into image() stay valid until

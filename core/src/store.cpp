@@ -11,7 +11,10 @@
 #include "store_impl.hpp"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <utility>
 
 #include "hash.hpp"
 #include "pod_vector.hpp"
@@ -119,6 +122,10 @@ status store_impl::index_log(std::span<const std::byte> image, std::uint64_t fro
     to = tail_scan.committed_end;
   }
   const std::span<const std::byte> view = image.first(static_cast<std::size_t>(to));
+  if (fresh_table) return index_fresh(view, from, tail_scan.tail_bytes);
+
+  // refresh(): new commits of another writer go into the live table, once the whole scan
+  // succeeded (a corrupt file leaves the index as it was).
   pod_vector<loaded_entry> found;
   std::uint64_t puts = 0;
   scan_outcome out = scan_log(view, from, alignment_, pending_,
@@ -134,34 +141,10 @@ status store_impl::index_log(std::span<const std::byte> image, std::uint64_t fro
                                 return true;
                               });
   if (out.error != errc::ok) return {out.error, 0, out.error_offset};
-  if (!storage_->is_writable()) out.tail_bytes = tail_scan.tail_bytes;
-
-  if (table_.load(std::memory_order_relaxed) == nullptr) {  // opening
-    report_.committed_size = out.committed_end;
-    report_.entries = out.entries;
-    report_.commits = out.commits;
-    if (out.tail_bytes != 0) {
-      report_.tail_dropped = true;
-      report_.tail_bytes = out.tail_bytes;
-      if (storage_->is_writable()) {
-        if (status st = storage_->truncate(out.committed_end); !st.is_ok()) return st;
-        if (status st = storage_->sync(); !st.is_ok()) return st;
-        report_.tail_truncated = true;
-      }
-    }
-  }
-
-  table* t = nullptr;
-  if (fresh_table) {
-    t = table::create(std::max<std::uint64_t>(puts + puts / 4 + 64, 512));
-    if (t == nullptr) return errc::no_memory;
-    t->base.store(base, std::memory_order_relaxed);
-  } else {
-    if (status st = ensure_capacity(puts); !st.is_ok()) return st;
-    t = table_.load(std::memory_order_relaxed);
-    if (t->base.load(std::memory_order_relaxed) != base)
-      t->base.store(base, std::memory_order_release);
-  }
+  if (status st = ensure_capacity(puts); !st.is_ok()) return st;
+  table* t = table_.load(std::memory_order_relaxed);
+  if (t->base.load(std::memory_order_relaxed) != base)
+    t->base.store(base, std::memory_order_release);
   const std::size_t n = found.size();
   for (std::size_t i = 0; i < n; ++i) {
     if (i + prefetch_distance < n) prefetch_home(*t, found[i + prefetch_distance].hash);
@@ -171,12 +154,211 @@ status store_impl::index_log(std::span<const std::byte> image, std::uint64_t fro
                 le.offset, static_cast<std::uint8_t>(le.size_kind & 3), le.size_kind >> 2, base);
   }
   set_log_state(*t, out.committed_end);
-  if (fresh_table) {
-    // Built privately; readers switch to it in one store. The old one (a replaced file's) is
-    // freed once no reader holds it.
-    table* old = table_.exchange(t, std::memory_order_seq_cst);
-    if (old != nullptr) rcu_.retire(old, &table::destroy_erased);
+  return errc::ok;
+}
+
+namespace {
+
+// A run of committed entry offsets handed from the log scan to the index builder.
+struct offset_chunk {
+  static constexpr std::size_t capacity = 8192;
+  offset_chunk* next = nullptr;
+  std::size_t size = 0;
+  std::uint64_t offsets[capacity];
+  std::uint64_t hashes[capacity];  // of the entries' keys
+};
+
+// Single producer (the scan), single consumer (the index builder); unbounded, so that the
+// producer never waits and the two may also run one after the other (storage::run_pair).
+class offset_pipe {
+ public:
+  offset_pipe() = default;
+  offset_pipe(const offset_pipe&) = delete;
+  offset_pipe& operator=(const offset_pipe&) = delete;
+  ~offset_pipe() {
+    release(head_);
+    release(filling_);
   }
+
+  // Producer.
+  // Hashes the keys here, while the scan's checksum has them in cache.
+  [[nodiscard]] bool push(const std::byte* base, std::span<const std::uint64_t> offsets) noexcept {
+    for (std::uint64_t off : offsets) {
+      if (filling_ == nullptr || filling_->size == offset_chunk::capacity) {
+        flush();
+        filling_ = new (std::nothrow) offset_chunk;
+        if (filling_ == nullptr) return false;
+      }
+      filling_->offsets[filling_->size] = off;
+      filling_->hashes[filling_->size++] = key_hash(base + off);
+    }
+    return true;
+  }
+  void finish(const scan_outcome& out) noexcept {
+    flush();
+    std::lock_guard lock(mu_);
+    outcome_ = out;
+    done_ = true;
+    cv_.notify_one();
+  }
+
+  // Consumer: the next chunk (owned by the caller until release()), or nullptr once the
+  // producer has finished and everything was taken.
+  offset_chunk* pop() noexcept {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return head_ != nullptr || done_; });
+    offset_chunk* c = head_;
+    if (c != nullptr) {
+      head_ = std::exchange(c->next, nullptr);
+      if (head_ == nullptr) tail_ = nullptr;
+    }
+    return c;
+  }
+  [[nodiscard]] scan_outcome outcome() noexcept {
+    std::lock_guard lock(mu_);
+    return outcome_;
+  }
+  static void release(offset_chunk* c) noexcept {
+    while (c != nullptr) delete std::exchange(c, c->next);
+  }
+
+ private:
+  void flush() noexcept {
+    if (filling_ == nullptr || filling_->size == 0) return;
+    std::lock_guard lock(mu_);
+    (tail_ != nullptr ? tail_->next : head_) = filling_;
+    tail_ = filling_;
+    filling_ = nullptr;
+    cv_.notify_one();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  offset_chunk* head_ = nullptr;  // guarded by mu_
+  offset_chunk* tail_ = nullptr;  // guarded by mu_
+  bool done_ = false;             // guarded by mu_
+  scan_outcome outcome_;          // guarded by mu_
+  offset_chunk* filling_ = nullptr;  // producer only
+};
+
+}  // namespace
+
+// How many puts the log in [from, view.size()) holds, to size the table before the scan: the
+// bytes times the puts per byte of the first entries (an unverified hop over their headers;
+// the scan checks everything later), capped by what fits at all (each put's value starts on its
+// own alignment boundary after a header of at least 33 bytes). A wrong guess costs only time:
+// the build grows the table, or shrinks it at the end.
+std::uint64_t store_impl::estimate_puts(std::span<const std::byte> view,
+                                        std::uint64_t from) const noexcept {
+  const std::uint64_t bytes = view.size() - from;
+  const std::uint64_t bound = bytes / std::max<std::uint64_t>(alignment_, 40) + 1;
+  constexpr std::uint64_t sample = 1024;
+  std::uint64_t pos = from;
+  std::uint64_t seen = 0;
+  std::uint64_t puts = 0;
+  while (seen < sample && view.size() - pos >= format::entry_header_size) {
+    format::entry e;
+    format::decode_trusted(view.data() + pos, pos, alignment_, e);
+    if (e.kind != format::kind_put && e.kind != format::kind_tombstone) break;
+    if (e.kind == format::kind_put && e.value_size > view.size()) break;  // garbage
+    if (e.end <= pos || e.end > view.size()) break;
+    ++seen;
+    puts += e.kind == format::kind_put;
+    pos = e.end;
+  }
+  if (pos == view.size()) return puts;  // the sample was the whole log
+  if (seen == 0 || pos == from) return std::min<std::uint64_t>(bound, 1024);
+  const double per_byte = static_cast<double>(puts) / static_cast<double>(pos - from);
+  return std::min(bound, static_cast<std::uint64_t>(per_byte * static_cast<double>(bytes)) + 64);
+}
+
+// Open (or a read-only handle moving to a replaced file): builds a private table for the
+// committed log in `view` and publishes it. The scan, which verifies every header checksum,
+// and the index build overlap (storage::run_pair): the builder applies each committed entry as
+// soon as the scan hands it over, so no list of all entries is ever materialised. The table is
+// sized up front from an estimate (estimate_puts), zeroed before the second thread exists (a
+// page first read as the shared zero page and then written costs a TLB shootdown once two
+// threads run), grown privately if the estimate was low and rebuilt smaller if it was far too
+// high. If the scan fails (corrupt), the private table is simply dropped.
+status store_impl::index_fresh(std::span<const std::byte> view, std::uint64_t from,
+                               std::uint64_t ro_tail_bytes) noexcept {
+  const std::byte* base = view.data();
+  table* t = table::create(slots_for(estimate_puts(view, from)));
+  if (t == nullptr) return errc::no_memory;
+  t->base.store(base, std::memory_order_relaxed);
+
+  offset_pipe pipe;
+  status build_error;
+  auto scan = [&]() noexcept {
+    scan_outcome out = scan_log(view, from, alignment_, pending_,
+                                [&](std::span<const std::uint64_t> offsets) noexcept {
+                                  return pipe.push(base, offsets);
+                                });
+    pipe.finish(out);
+  };
+  auto build = [&]() noexcept {
+    while (offset_chunk* c = pipe.pop()) {
+      const std::size_t n = c->size;
+      if (build_error.is_ok() && needs_growth(*t, n)) {
+        table* nt = rebuild_table(*t, slots_for(t->live + n));
+        if (nt == nullptr) build_error = errc::no_memory;
+        else table::destroy(std::exchange(t, nt));
+      }
+      if (build_error.is_ok()) {
+        const std::uint64_t* hashes = c->hashes;
+        for (std::size_t i = 0; i < n; ++i) {
+          if (i + prefetch_distance < n) prefetch_home(*t, hashes[i + prefetch_distance]);
+          const std::uint64_t off = c->offsets[i];
+          const std::byte* entry = base + off;
+          format::entry e;
+          format::decode_trusted(entry, off, alignment_, e);
+          apply_entry(*t, hashes[i], entry + format::entry_header_size, e.key_size, off, e.kind,
+                      e.end - off, base);
+        }
+      }
+      offset_pipe::release(c);  // after a failure, keep draining so the scan can finish
+    }
+  };
+  storage_->run_pair(scan, build);
+
+  scan_outcome out = pipe.outcome();
+  if (out.error == errc::ok && !build_error.is_ok()) out.error = build_error.code;
+  if (out.error != errc::ok) {
+    table::destroy(t);
+    return {out.error, 0, out.error_offset};
+  }
+  // Large values: the bound overshot; give the memory back.
+  if (t->capacity() > 2 * slots_for(t->live) && t->capacity() > 4096) {
+    if (table* nt = rebuild_table(*t, slots_for(t->live)); nt != nullptr)
+      table::destroy(std::exchange(t, nt));
+  }
+  if (!storage_->is_writable()) out.tail_bytes = ro_tail_bytes;
+
+  if (table_.load(std::memory_order_relaxed) == nullptr) {  // opening
+    report_.committed_size = out.committed_end;
+    report_.entries = out.entries;
+    report_.commits = out.commits;
+    if (out.tail_bytes != 0) {
+      report_.tail_dropped = true;
+      report_.tail_bytes = out.tail_bytes;
+      if (storage_->is_writable()) {
+        auto drop = [&]() noexcept -> status {
+          if (status st = storage_->truncate(out.committed_end); !st.is_ok()) return st;
+          return storage_->sync();
+        };
+        if (status st = drop(); !st.is_ok()) {
+          table::destroy(t);
+          return st;
+        }
+        report_.tail_truncated = true;
+      }
+    }
+  }
+  set_log_state(*t, out.committed_end);
+  // Built privately; readers switch to it in one store. The old one (a replaced file's) is
+  // freed once no reader holds it.
+  table* old = table_.exchange(t, std::memory_order_seq_cst);
+  if (old != nullptr) rcu_.retire(old, &table::destroy_erased);
   return errc::ok;
 }
 
@@ -232,26 +414,25 @@ status store_impl::ensure_capacity(std::uint64_t incoming) noexcept {
   return rebuild(slots_for(t->live + incoming));
 }
 
-// Builds a new table from the live slots of the current one and publishes it. Keys are read
-// back from the image (slots hold no full hash), pipelined with prefetches so the cost is
-// bandwidth-bound rather than latency-bound.
-status store_impl::rebuild(std::uint64_t slots) noexcept {
-  table* old = table_.load(std::memory_order_relaxed);
+// Builds a new table of `slots` slots from the live slots of `old` (dead ones are dropped).
+// Keys are read back from the image (slots hold no full hash), pipelined with prefetches so the
+// cost is bandwidth-bound rather than latency-bound. nullptr when memory is exhausted.
+table* store_impl::rebuild_table(const table& old, std::uint64_t slots) noexcept {
   table* nt = table::create(slots);
-  if (nt == nullptr) return errc::no_memory;
+  if (nt == nullptr) return nullptr;
   pod_vector<std::uint64_t> words;
   pod_vector<std::uint64_t> hashes;
-  if (!words.reserve(static_cast<std::size_t>(old->live)) ||
-      !hashes.reserve(static_cast<std::size_t>(old->live))) {
+  if (!words.reserve(static_cast<std::size_t>(old.live)) ||
+      !hashes.reserve(static_cast<std::size_t>(old.live))) {
     table::destroy(nt);
-    return errc::no_memory;
+    return nullptr;
   }
-  for (std::uint64_t b = 0; b < old->bucket_count; ++b)
+  for (std::uint64_t b = 0; b < old.bucket_count; ++b)
     for (std::uint32_t i = 0; i < bucket_slots; ++i) {
-      const std::uint64_t w = old->buckets[b].slot[i].load(std::memory_order_relaxed);
+      const std::uint64_t w = old.buckets[b].slot[i].load(std::memory_order_relaxed);
       if (w != 0 && !word_dead(w)) (void)words.push_back(w);
     }
-  const std::byte* base = old->base.load(std::memory_order_relaxed);
+  const std::byte* base = old.base.load(std::memory_order_relaxed);
   const std::size_t n = words.size();
   for (std::size_t i = 0; i < n; ++i) {
     if (i + prefetch_distance < n) SIMDR_PREFETCH(base + word_offset(words[i + prefetch_distance]));
@@ -260,7 +441,16 @@ status store_impl::rebuild(std::uint64_t slots) noexcept {
   for (std::size_t i = 0; i < n; ++i) words[i] = word_offset(words[i]);  // now plain offsets
   fill_fresh(*nt, hashes.data(), words.data(), n);
   nt->base.store(base, std::memory_order_relaxed);
-  nt->log_state.store(old->log_state.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  nt->log_state.store(old.log_state.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  return nt;
+}
+
+// Grows (or shrinks) the live table: a new one is built aside and published; the old one is
+// freed once no reader holds it.
+status store_impl::rebuild(std::uint64_t slots) noexcept {
+  table* old = table_.load(std::memory_order_relaxed);
+  table* nt = rebuild_table(*old, slots);
+  if (nt == nullptr) return errc::no_memory;
   table_.store(nt, std::memory_order_seq_cst);
   rcu_.retire(old, &table::destroy_erased);
   return errc::ok;

@@ -78,6 +78,10 @@ class store_impl {
   void publish_ops(std::span<const write_op> ops, std::uint64_t start) noexcept;
   status ensure_capacity(std::uint64_t incoming) noexcept;
   status rebuild(std::uint64_t slots) noexcept;
+  table* rebuild_table(const table& old, std::uint64_t slots) noexcept;
+  std::uint64_t estimate_puts(std::span<const std::byte> view, std::uint64_t from) const noexcept;
+  status index_fresh(std::span<const std::byte> view, std::uint64_t from,
+                     std::uint64_t ro_tail_bytes) noexcept;
   void apply_entry(table& t, std::uint64_t hash, const std::byte* key, std::size_t key_size,
                    std::uint64_t offset, std::uint8_t kind, std::uint64_t size,
                    const std::byte* base) noexcept;

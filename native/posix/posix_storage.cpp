@@ -18,6 +18,7 @@
 // fdatasync(2). Compaction writes "<path>.compact", fsyncs it, renames it over <path> and
 // fsyncs the directory; the replacement is locked before the rename.
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -55,6 +56,11 @@ status from_errno(int e) noexcept {
 
 constexpr std::uint64_t min_reserve = std::uint64_t{64} << 30;  // 64 GiB of address space
 
+void* run_erased(void* f) {
+  (*static_cast<function_ref<void()>*>(f))();
+  return nullptr;
+}
+
 std::uint64_t page_size() noexcept {
   static const std::uint64_t ps = static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
   return ps;
@@ -75,6 +81,18 @@ class posix_storage final : public storage {
 
   std::span<const std::byte> image() const noexcept override {
     return {base_, static_cast<std::size_t>(size_)};
+  }
+  void run_pair(function_ref<void()> a, function_ref<void()> b) noexcept override {
+    pthread_t helper;
+    // pthread_create rather than std::thread, which reports failure by throwing: without a
+    // thread, `a` simply runs first (storage.hpp).
+    if (pthread_create(&helper, nullptr, &run_erased, &a) != 0) {
+      a();
+      b();
+      return;
+    }
+    b();
+    pthread_join(helper, nullptr);
   }
   std::uint64_t size() const noexcept override { return size_; }
   bool is_writable() const noexcept override { return writable_; }
