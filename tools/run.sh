@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for newcomers and CI.
 #   tools/run.sh demo [DIR]   build (release), import a real directory tree with the CLI, read it back
-#   tools/run.sh test         every test tier: gcc suite, ASan+UBSan, TSan, package consumers, fuzz, aarch64
+#   tools/run.sh test         every test tier: gcc suite, ASan+UBSan, TSan, package consumers, wasm, fuzz, aarch64
 #   tools/run.sh quick        the gcc Debug suite only (the inner loop)
 # Each command installs missing Debian packages first (tools/setup-debian.sh).
 set -euo pipefail
@@ -65,6 +65,13 @@ tier_package() {
   (cd build/consumer-subdir && ctest --output-on-failure)
 }
 
+tier_wasm() {
+  step "tier 5b: Emscripten (-msimd128): the Catch2 suite and fuzz corpora as wasm under Node"
+  # Exclusions (no threads, no fork, 32-bit memory): see the wasm test preset's description.
+  build_preset wasm
+  ctest --preset wasm
+}
+
 tier_fuzz() {
   local seconds=${SIMDR_FUZZ_SECONDS:-30}
   step "tier 6: libFuzzer targets (clang, ASan+UBSan), ${seconds} s each on a copy of the corpus"
@@ -119,6 +126,7 @@ case "$cmd" in
     tier_asan
     tier_tsan
     tier_package
+    tier_wasm
     tier_fuzz
     tier_aarch64
     step "all tiers passed"
