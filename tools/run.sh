@@ -66,10 +66,13 @@ tier_package() {
 }
 
 tier_wasm() {
-  step "tier 5b: Emscripten (-msimd128): the Catch2 suite and fuzz corpora as wasm under Node"
+  step "tier 5b: Emscripten (-msimd128): Catch2 suite, fuzz corpora, JS wasm backend under Node"
   # Exclusions (no threads, no fork, 32-bit memory): see the wasm test preset's description.
+  # The JS backend tests check files written through wasm with the native simdr-inspect of
+  # tier 1 (build/dev).
   build_preset wasm
-  ctest --preset wasm
+  build_preset dev --target simdr_inspect
+  SIMDR_INSPECT=$root/build/dev/tools/simdr-inspect ctest --preset wasm
 }
 
 tier_fuzz() {
