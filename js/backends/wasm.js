@@ -44,6 +44,11 @@ async function loadOnce(options) {
     config.wasmBinary = fs.readFileSync(new URL('simdr_wasm.wasm', dir));
     files = options.files ?? new NodeFiles(fs);
   } else {
+    // Fetched here rather than by the loader: a module worker is neither of Emscripten's
+    // 'web' (window) nor 'worker' (importScripts) environments.
+    const response = await fetch(new URL('simdr_wasm.wasm', dir));
+    if (!response.ok) throw new Error(`wasm: cannot fetch simdr_wasm.wasm (${response.status})`);
+    config.wasmBinary = await response.arrayBuffer();
     config.locateFile = (p) => new URL(p, dir).href;
     files = options.files ?? new OpfsFiles();
   }

@@ -173,8 +173,11 @@ result<std::unique_ptr<wasm_storage>> wasm_storage::open(std::string_view path,
   int source = -1;
   const int sf = open_file(side, simdr_file_read_only);
   if (sf >= 0) {
+    const result<std::uint64_t> side_size = file_size(sf);
     if (sidecar_complete(sf)) {
       source = sf;
+    } else if (side_size && *side_size == 0) {
+      simdr_file_close(sf);  // empty: what OPFS, which cannot delete, leaves after a compaction
     } else {
       simdr_file_close(sf);
       if (writable) {
