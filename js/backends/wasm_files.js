@@ -128,8 +128,10 @@ export class NodeFiles {
  *  compaction sidecar `<path>.compact`) before the synchronous open, and `release(path)`
  *  closes them after the store is closed. A handle is exclusive: a second opener of the same
  *  file, in any worker or tab, fails in prepare() with NoModificationAllowedError, which
- *  open() reports as errc LOCKED. OPFS cannot delete synchronously: remove() is unsupported
- *  and the storage leaves an empty sidecar, which means "no compaction in progress". */
+ *  open() reports as errc LOCKED. The same exclusivity keeps read-only openers out while a
+ *  writer holds the file ({mode: 'read-only'} handles coexist only with each other). OPFS
+ *  cannot delete synchronously: remove() is unsupported and the storage leaves an empty
+ *  sidecar, which means "no compaction in progress". */
 export class OpfsFiles {
   constructor() {
     this.lastErrno = 0;

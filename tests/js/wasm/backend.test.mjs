@@ -14,10 +14,20 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import * as wasm from '../../../js/backends/wasm.js';
+import { NodeFiles } from '../../../js/backends/wasm_files.js';
 import { SimdrError } from '../../../js/errors.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-await wasm.load();
+
+// node:fs with a count of the host calls, to check how commits reach the file.
+class CountingFiles extends NodeFiles {
+  calls = { write: 0, flush: 0, truncate: 0 };
+  write(fd, view, at) { this.calls.write++; return super.write(fd, view, at); }
+  flush(fd) { this.calls.flush++; return super.flush(fd); }
+  truncate(fd, size) { this.calls.truncate++; return super.truncate(fd, size); }
+}
+const files = new CountingFiles(fs);
+await wasm.load({ files });
 
 const bytes = (s) => new TextEncoder().encode(s);
 const text = (v) => new TextDecoder().decode(v);
@@ -73,6 +83,28 @@ test('CRUD through the handle', (t) => {
   h.close();
   h.close();  // idempotent
   throwsCode(() => h.get('empty'), 'CLOSED');
+});
+
+test('one host write per commit; one flush per commit only with durability commit', (t) => {
+  const dir = tmpdir(t);
+  const measure = (h, fn) => {
+    const before = { ...files.calls };
+    fn(h);
+    return { write: files.calls.write - before.write, flush: files.calls.flush - before.flush };
+  };
+  const big = new Uint8Array(200000).fill(5);
+  const keys = Array.from({ length: 100 }, (_, i) => `b${i}`);
+  const values = keys.map(() => new Uint8Array(3000).fill(1));
+  for (const durability of [0, 1]) {
+    const h = wasm.openHandle(path.join(dir, `d${durability}.simdr`), { create: true, durability });
+    assert.deepEqual(measure(h, (x) => x.put('k', bytes('v'))), { write: 1, flush: durability });
+    assert.deepEqual(measure(h, (x) => x.put('big', big)), { write: 1, flush: durability });
+    assert.deepEqual(measure(h, (x) => x.putMany(keys, values)), { write: 1, flush: durability });
+    assert.deepEqual(measure(h, (x) => x.delete('k')), { write: 1, flush: durability });
+    assert.deepEqual(measure(h, (x) => x.get('big')), { write: 0, flush: 0 });
+    assert.deepEqual(measure(h, (x) => x.flush()), { write: 0, flush: 1 });
+    h.close();
+  }
 });
 
 test('values written survive reopen, compaction and reopen again', (t) => {
