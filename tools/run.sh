@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for newcomers and CI.
 #   tools/run.sh demo [DIR]   build (release), import a real directory tree with the CLI, read it back
-#   tools/run.sh test         every test tier: gcc suite, ASan+UBSan, TSan, package consumers, fuzz, aarch64
+#   tools/run.sh test         every test tier: gcc suite, ASan+UBSan, TSan, package consumers, wasm, browser, fuzz, aarch64
 #   tools/run.sh quick        the gcc Debug suite only (the inner loop)
 # Each command installs missing Debian packages first (tools/setup-debian.sh).
 set -euo pipefail
@@ -65,6 +65,23 @@ tier_package() {
   (cd build/consumer-subdir && ctest --output-on-failure)
 }
 
+tier_wasm() {
+  step "tier 5b: Emscripten (-msimd128): Catch2 suite, fuzz corpora, JS wasm backend under Node"
+  # Exclusions (no threads, no fork, 32-bit memory): see the wasm test preset's description.
+  # The JS backend tests check files written through wasm with the native simdr-inspect of
+  # tier 1 (build/dev).
+  build_preset wasm
+  build_preset dev --target simdr_inspect
+  SIMDR_INSPECT=$root/build/dev/tools/simdr-inspect ctest --preset wasm
+}
+
+tier_browser() {
+  step "tier 5c: the wasm backend on OPFS in headless Chromium (playwright-core)"
+  build_preset wasm --target simdr_wasm
+  (cd tests/browser && npm ci --no-audit --no-fund >/dev/null)
+  node --test tests/browser/
+}
+
 tier_fuzz() {
   local seconds=${SIMDR_FUZZ_SECONDS:-30}
   step "tier 6: libFuzzer targets (clang, ASan+UBSan), ${seconds} s each on a copy of the corpus"
@@ -119,6 +136,8 @@ case "$cmd" in
     tier_asan
     tier_tsan
     tier_package
+    tier_wasm
+    tier_browser
     tier_fuzz
     tier_aarch64
     step "all tiers passed"

@@ -10,6 +10,7 @@ packages=("$@"
   libsimde-dev libxxhash-dev catch2 libcli11-dev nlohmann-json3-dev
   clang libclang-rt-14-dev
   g++-aarch64-linux-gnu qemu-user
+  emscripten nodejs chromium  # npm: part of the CI image's nodejs (NodeSource), not the Debian npm
 )
 
 if [[ $(id -u) -eq 0 ]]; then sudo=(); else sudo=(sudo); fi

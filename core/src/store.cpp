@@ -598,8 +598,8 @@ status store_impl::rename(bytes old_key, bytes new_key) noexcept {
   format::entry e;
   format::decode_trusted(base + word_offset(w), word_offset(w), alignment_, e);
   // The value is written from the image itself: those bytes are committed and never change.
-  const write_op ops[2] = {write_op::put(new_key, bytes(base + e.value_offset, e.value_size)),
-                           write_op::erase(old_key)};
+  const bytes value(base + e.value_offset, static_cast<std::size_t>(e.value_size));
+  const write_op ops[2] = {write_op::put(new_key, value), write_op::erase(old_key)};
   return commit_locked(ops);
 }
 

@@ -415,7 +415,7 @@ class model_run {
     auto source = [&](std::span<std::byte> buf) -> result<std::size_t> {
       if (fails && fed >= fail_at) return status{errc::io, 5};
       if (fed == v.size()) return std::size_t{0};
-      std::size_t c = std::min<std::size_t>({buf.size(), v.size() - fed, 1 + below(max_chunk)});
+      std::size_t c = std::min<std::size_t>({buf.size(), v.size() - fed, static_cast<std::size_t>(1 + below(max_chunk))});
       if (fails) c = std::min(c, std::max<std::size_t>(fail_at - fed, 1));
       std::memcpy(buf.data(), v.data() + fed, c);
       fed += c;

@@ -14,6 +14,14 @@
 
 #include "simdr/simdr.hpp"
 
+// The wasm suite (preset wasm, Node) has no fork(): tests that need a second process are
+// compiled out there; tests/CMakeLists.txt lists them.
+#if defined(__EMSCRIPTEN__)
+#define SIMDR_TEST_HAS_PROCESSES 0
+#else
+#define SIMDR_TEST_HAS_PROCESSES 1
+#endif
+
 namespace simdr::test {
 
 /// The suite seed: SIMDR_TEST_SEED if set, else random (printed at start by test_main).

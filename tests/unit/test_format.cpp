@@ -220,7 +220,7 @@ TEST_CASE("format: decode_header checks in the documented order", "[format]") {
   png[1] = std::byte{'P'};
   CHECK(decode(png) == errc::bad_magic);
   // Nothing at all is not a store.
-  CHECK(decode(std::span<const std::byte>(good.data(), 0)) == errc::bad_magic);
+  CHECK(decode(std::span<const std::byte>(good.data(), std::size_t{0})) == errc::bad_magic);
   // A prefix of the magic, or the magic alone: ours, but cut.
   for (std::size_t n : {std::size_t{1}, std::size_t{5}, std::size_t{8},
                         std::size_t{40}, std::size_t{63}}) {

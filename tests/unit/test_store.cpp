@@ -165,7 +165,7 @@ TEST_CASE("put_stream and read_stream handle values in pieces", "[store]") {
     store db = open_ok(path);
     std::size_t pos = 0;
     auto source = [&](std::span<std::byte> buf) -> result<std::size_t> {
-      const std::size_t n = std::min<std::size_t>({buf.size(), big.size() - pos, 1 + rng() % 70000});
+      const std::size_t n = std::min<std::size_t>({buf.size(), big.size() - pos, static_cast<std::size_t>(1 + rng() % 70000)});
       std::memcpy(buf.data(), big.data() + pos, n);
       pos += n;
       return n;

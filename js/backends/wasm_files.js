@@ -1,0 +1,236 @@
+// wasm_files.js - the host file objects behind the wasm storage (wasm/src/file_io.hpp, reached
+// through wasm/src/js_files.js): NodeFiles over node:fs and OpfsFiles over OPFS sync access
+// handles. Both are synchronous, as the wasm storage calls them from inside a wasm call.
+//
+// Contract (file_io.hpp): open() returns a file id >= 0 or -errc; size/read/write/truncate/
+// flush return a number >= 0 or -errc; lastErrno holds the OS error behind the last failure.
+// Offsets are plain numbers (exact up to 2^53).
+
+const ERRC = { io: 20, noSpace: 21, locked: 22, accessDenied: 23, fileNotFound: 24,
+  notAFile: 25, unsupported: 52 };
+const CREATE = 1;
+const READ_ONLY = 2;
+
+/** node:fs, for the wasm build under Node. No advisory lock: Node has no flock(), so two
+ *  processes (or a native and a wasm handle) can both open one file for writing; within one
+ *  wasm instance the storage itself refuses a second writer (errc LOCKED). */
+export class NodeFiles {
+  /** @param {typeof import('node:fs')} fs */
+  constructor(fs) {
+    this.fs = fs;
+    this.lastErrno = 0;
+  }
+
+  #fail(e) {
+    this.lastErrno = Math.abs(e?.errno ?? 0);
+    switch (e?.code) {
+      case 'ENOENT':
+      case 'ENOTDIR': return -ERRC.fileNotFound;
+      case 'EISDIR': return -ERRC.notAFile;
+      case 'EACCES':
+      case 'EPERM':
+      case 'EROFS': return -ERRC.accessDenied;
+      case 'ENOSPC':
+      case 'EDQUOT':
+      case 'EFBIG': return -ERRC.noSpace;
+      default: return -ERRC.io;
+    }
+  }
+
+  open(path, flags) {
+    const C = this.fs.constants;
+    let mode = (flags & READ_ONLY) ? C.O_RDONLY : C.O_RDWR;
+    if (flags & CREATE) mode |= C.O_CREAT;
+    let fd;
+    try {
+      fd = this.fs.openSync(path, mode, 0o644);
+    } catch (e) {
+      return this.#fail(e);
+    }
+    try {
+      if (!this.fs.fstatSync(fd).isFile()) {
+        this.fs.closeSync(fd);
+        this.lastErrno = 0;
+        return -ERRC.notAFile;
+      }
+    } catch (e) {
+      this.fs.closeSync(fd);
+      return this.#fail(e);
+    }
+    return fd;
+  }
+
+  size(fd) {
+    try {
+      return this.fs.fstatSync(fd).size;
+    } catch (e) {
+      return this.#fail(e);
+    }
+  }
+
+  read(fd, view, at) {
+    try {
+      return this.fs.readSync(fd, view, 0, view.length, at);
+    } catch (e) {
+      return this.#fail(e);
+    }
+  }
+
+  write(fd, view, at) {
+    try {
+      for (let done = 0; done < view.length;) {
+        done += this.fs.writeSync(fd, view, done, view.length - done, at + done);
+      }
+      return 0;
+    } catch (e) {
+      return this.#fail(e);
+    }
+  }
+
+  truncate(fd, size) {
+    try {
+      this.fs.ftruncateSync(fd, size);
+      return 0;
+    } catch (e) {
+      return this.#fail(e);
+    }
+  }
+
+  flush(fd) {
+    try {
+      this.fs.fdatasyncSync(fd);
+      return 0;
+    } catch (e) {
+      return this.#fail(e);
+    }
+  }
+
+  close(fd) {
+    try {
+      this.fs.closeSync(fd);
+    } catch {
+      // closing is best effort; the id is gone either way
+    }
+  }
+
+  remove(path) {
+    try {
+      this.fs.unlinkSync(path);
+      return 0;
+    } catch (e) {
+      return e?.code === 'ENOENT' ? 0 : this.#fail(e);
+    }
+  }
+}
+
+/** OPFS sync access handles, in a dedicated worker. Handles can only be acquired
+ *  asynchronously, so `await prepare(path, opts)` acquires them (the store file and its
+ *  compaction sidecar `<path>.compact`) before the synchronous open, and `release(path)`
+ *  closes them after the store is closed. A handle is exclusive: a second opener of the same
+ *  file, in any worker or tab, fails in prepare() with NoModificationAllowedError, which
+ *  open() reports as errc LOCKED. The same exclusivity keeps read-only openers out while a
+ *  writer holds the file ({mode: 'read-only'} handles coexist only with each other). OPFS
+ *  cannot delete synchronously: remove() is unsupported and the storage leaves an empty
+ *  sidecar, which means "no compaction in progress". */
+export class OpfsFiles {
+  constructor() {
+    this.lastErrno = 0;
+    /** @type {Map<string, {handle?: any, error?: number}>} path -> acquired handle */
+    this.pool = new Map();
+    /** @type {Array<string|undefined>} id -> path */
+    this.ids = [];
+  }
+
+  static #errc(e) {
+    switch (e?.name) {
+      case 'NoModificationAllowedError': return ERRC.locked;
+      case 'NotFoundError': return ERRC.fileNotFound;
+      case 'TypeMismatchError': return ERRC.notAFile;
+      case 'QuotaExceededError': return ERRC.noSpace;
+      case 'NotAllowedError':
+      case 'SecurityError': return ERRC.accessDenied;
+      default: return ERRC.io;
+    }
+  }
+
+  async #acquire(path, create, readOnly) {
+    const parts = path.split('/').filter(Boolean);
+    try {
+      let dir = await navigator.storage.getDirectory();
+      for (const d of parts.slice(0, -1)) dir = await dir.getDirectoryHandle(d, { create });
+      const file = await dir.getFileHandle(parts.at(-1), { create });
+      const handle = await file.createSyncAccessHandle(readOnly ? { mode: 'read-only' } : {});
+      this.pool.set(path, { handle });
+    } catch (e) {
+      this.pool.set(path, { error: OpfsFiles.#errc(e) });
+    }
+  }
+
+  /** Acquires the handles a store at `path` needs; errors surface at open(). */
+  async prepare(path, { create = false, readOnly = false } = {}) {
+    await this.#acquire(path, create, readOnly);
+    if (this.pool.get(path).handle) await this.#acquire(`${path}.compact`, !readOnly, readOnly);
+  }
+
+  /** Closes the handles prepare() acquired (after the store is closed). */
+  release(path) {
+    for (const p of [path, `${path}.compact`]) {
+      this.pool.get(p)?.handle?.close();
+      this.pool.delete(p);
+    }
+  }
+
+  open(path, flags) {
+    const entry = this.pool.get(path);
+    if (!entry) return -ERRC.fileNotFound;
+    if (entry.error) return -entry.error;
+    this.ids.push(path);
+    return this.ids.length - 1;
+  }
+
+  #handle(id) {
+    return this.pool.get(this.ids[id]).handle;
+  }
+
+  #fail(e) {
+    this.lastErrno = 0;
+    return -OpfsFiles.#errc(e);
+  }
+
+  size(id) {
+    try { return this.#handle(id).getSize(); } catch (e) { return this.#fail(e); }
+  }
+
+  read(id, view, at) {
+    try { return this.#handle(id).read(view, { at }); } catch (e) { return this.#fail(e); }
+  }
+
+  write(id, view, at) {
+    try {
+      const h = this.#handle(id);
+      for (let done = 0; done < view.length;) {
+        done += h.write(view.subarray(done), { at: at + done });
+      }
+      return 0;
+    } catch (e) {
+      return this.#fail(e);
+    }
+  }
+
+  truncate(id, size) {
+    try { this.#handle(id).truncate(size); return 0; } catch (e) { return this.#fail(e); }
+  }
+
+  flush(id) {
+    try { this.#handle(id).flush(); return 0; } catch (e) { return this.#fail(e); }
+  }
+
+  close(id) {
+    // The sync handle stays in the pool until release(): the storage may reopen the sidecar.
+    this.ids[id] = undefined;
+  }
+
+  remove() {
+    return -ERRC.unsupported;
+  }
+}
