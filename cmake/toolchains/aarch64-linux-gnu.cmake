@@ -4,8 +4,9 @@
 #
 # Libraries come from the aarch64 target tree /usr/aarch64-linux-gnu only. The header-only
 # dependencies (xxHash from libxxhash-dev, SIMDe from libsimde-dev, Catch2 from catch2, and
-# CLI11/nlohmann-json for the CLI) are installed for the host only, so they are exposed through a small "host headers" tree
-# in the build directory holding symlinks to exactly those headers and package configs. It is
+# CLI11/nlohmann-json for the CLI) are installed for the host only, so they are exposed through
+# a small "host headers" tree in the build directory holding symlinks to exactly those headers
+# and package configs. It is
 # a second find root: find_path/find_package find them there in ONLY mode, the compiler gets
 # -isystem <build>/host-headers/include, and the rest of the host's /usr/include (glibc,
 # libstdc++, any other -dev package) stays invisible to the cross compiler.

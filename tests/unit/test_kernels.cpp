@@ -304,7 +304,8 @@ TEST_CASE("kernels: index probes equal the scalar reference on random tables", "
           const std::uint64_t h = XXH3_64bits(q.data(), q.size());
           const std::byte* rbase = nullptr;
           const std::byte* kbase = nullptr;
-          const std::uint64_t want = scalar_set().find_word(*ref, h, as_bytes_ptr(q), q.size(), rbase);
+          const std::uint64_t want =
+              scalar_set().find_word(*ref, h, as_bytes_ptr(q), q.size(), rbase);
           REQUIRE(k->find_word(*ref, h, as_bytes_ptr(q), q.size(), kbase) == want);
           REQUIRE(words[j] == want);
           if (want != 0) {
