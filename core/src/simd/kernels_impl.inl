@@ -118,21 +118,26 @@ inline bool keys_equal_inl(const std::byte* a, const std::byte* b, std::size_t n
 #else
 
 #if SIMDR_KERNEL_WIDTH == 256
-// Two 32-byte loads; shift each word's tag byte down and compare 4 words per vector.
+// Two 32-byte loads and shifts, one in-lane pack and a cross-lane permute give the 8 tags as
+// 32-bit lanes in slot order; then the same tail as the 128-bit version.
 inline std::uint32_t match_tags_inl(const bucket& b, std::uint8_t tag) noexcept {
   const snapshot s(b);
   const auto* p = static_cast<const std::byte*>(s.data());
   const simde__m256i lo = simde_mm256_srli_epi64(simde_mm256_loadu_si256(p), 56);
   const simde__m256i hi = simde_mm256_srli_epi64(simde_mm256_loadu_si256(p + 32), 56);
-  const simde__m256i t = simde_mm256_set1_epi64x(static_cast<std::int64_t>(tag));
-  const simde__m256i z = simde_mm256_setzero_si256();
-  const auto bits = [](simde__m256i v) noexcept {
-    return static_cast<std::uint32_t>(simde_mm256_movemask_pd(simde_mm256_castsi256_pd(v)));
-  };
+  // 16-bit lanes by 64-bit quarter: (t0 0 t1 0)(t4 0 t5 0)(t2 0 t3 0)(t6 0 t7 0); reordered to
+  // (t0 0 t1 0)(t2 0 t3 0)(t4 0 t5 0)(t6 0 t7 0), i.e. 32-bit lanes t0..t7.
+  const simde__m256i ordered =
+      simde_mm256_permute4x64_epi64(simde_mm256_packs_epi32(lo, hi), 0xD8);
+  const simde__m128i t16 = simde_mm_packs_epi32(simde_mm256_castsi256_si128(ordered),
+                                                simde_mm256_extracti128_si256(ordered, 1));
+  const simde__m128i t8 = simde_mm_packus_epi16(t16, t16);
+  const simde__m128i want = simde_mm_set1_epi8(static_cast<std::int8_t>(tag));
   const std::uint32_t match =
-      bits(simde_mm256_cmpeq_epi64(lo, t)) | bits(simde_mm256_cmpeq_epi64(hi, t)) << 4;
-  const std::uint32_t empty =
-      bits(simde_mm256_cmpeq_epi64(lo, z)) | bits(simde_mm256_cmpeq_epi64(hi, z)) << 4;
+      static_cast<std::uint32_t>(simde_mm_movemask_epi8(simde_mm_cmpeq_epi8(t8, want))) & 0xff;
+  const std::uint32_t empty = static_cast<std::uint32_t>(simde_mm_movemask_epi8(
+                                  simde_mm_cmpeq_epi8(t8, simde_mm_setzero_si128()))) &
+                              0xff;
   return match | empty << 8;
 }
 #else
