@@ -4,7 +4,8 @@
 //   SIMDR_KERNEL_NAME    its name as the user sees it ("avx2")
 //   SIMDR_KERNEL_SYMBOL  the kernel_set object dispatch.cpp links to (avx2_kernels)
 //   SIMDR_KERNEL_WIDTH   0: plain C++ (the scalar reference); 128: SIMDe's SSE2 API, which SIMDe
-//                        maps to SSE2, NEON or wasm SIMD128; 256: SIMDe's AVX2 API
+//                        maps to SSE2 (VEX-encoded under -mavx2), NEON or wasm SIMD128 (256-bit
+//                        versions were slower, see kernels_avx2.cpp)
 //   XXH_VECTOR           (optional) xxHash's vector path for this copy (XXH_SCALAR, XXH_AVX2...)
 //
 // Vocabulary: loads, 64-bit shifts, packs, byte compares, movemask: cheap on every target.
@@ -36,9 +37,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#if SIMDR_KERNEL_WIDTH >= 256
-#include <simde/x86/avx2.h>
-#elif SIMDR_KERNEL_WIDTH >= 128
+#if SIMDR_KERNEL_WIDTH >= 128
 #include <simde/x86/sse2.h>
 #endif
 
@@ -117,30 +116,6 @@ inline bool keys_equal_inl(const std::byte* a, const std::byte* b, std::size_t n
 
 #else
 
-#if SIMDR_KERNEL_WIDTH == 256
-// Two 32-byte loads and shifts, one in-lane pack and a cross-lane permute give the 8 tags as
-// 32-bit lanes in slot order; then the same tail as the 128-bit version.
-inline std::uint32_t match_tags_inl(const bucket& b, std::uint8_t tag) noexcept {
-  const snapshot s(b);
-  const auto* p = static_cast<const std::byte*>(s.data());
-  const simde__m256i lo = simde_mm256_srli_epi64(simde_mm256_loadu_si256(p), 56);
-  const simde__m256i hi = simde_mm256_srli_epi64(simde_mm256_loadu_si256(p + 32), 56);
-  // 16-bit lanes by 64-bit quarter: (t0 0 t1 0)(t4 0 t5 0)(t2 0 t3 0)(t6 0 t7 0); reordered to
-  // (t0 0 t1 0)(t2 0 t3 0)(t4 0 t5 0)(t6 0 t7 0), i.e. 32-bit lanes t0..t7.
-  const simde__m256i ordered =
-      simde_mm256_permute4x64_epi64(simde_mm256_packs_epi32(lo, hi), 0xD8);
-  const simde__m128i t16 = simde_mm_packs_epi32(simde_mm256_castsi256_si128(ordered),
-                                                simde_mm256_extracti128_si256(ordered, 1));
-  const simde__m128i t8 = simde_mm_packus_epi16(t16, t16);
-  const simde__m128i want = simde_mm_set1_epi8(static_cast<std::int8_t>(tag));
-  const std::uint32_t match =
-      static_cast<std::uint32_t>(simde_mm_movemask_epi8(simde_mm_cmpeq_epi8(t8, want))) & 0xff;
-  const std::uint32_t empty = static_cast<std::uint32_t>(simde_mm_movemask_epi8(
-                                  simde_mm_cmpeq_epi8(t8, simde_mm_setzero_si128()))) &
-                              0xff;
-  return match | empty << 8;
-}
-#else
 // Four 16-byte loads; the 8 tag bytes are gathered into one vector with three saturating packs
 // (values are <= 255, so nothing saturates), then compared at once.
 inline std::uint32_t match_tags_inl(const bucket& b, std::uint8_t tag) noexcept {
@@ -162,7 +137,6 @@ inline std::uint32_t match_tags_inl(const bucket& b, std::uint8_t tag) noexcept 
                               0xff;
   return match | empty << 8;
 }
-#endif
 
 inline bool equal16(const std::byte* a, const std::byte* b) noexcept {
   const simde__m128i x = simde_mm_loadu_si128(a);
@@ -182,18 +156,6 @@ inline bool keys_equal_inl(const std::byte* a, const std::byte* b, std::size_t n
     if (n == 0) return true;
     return a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1];
   }
-#if SIMDR_KERNEL_WIDTH == 256
-  if (n >= 32) {
-    const auto equal32 = [](const std::byte* x, const std::byte* y) noexcept {
-      return simde_mm256_movemask_epi8(simde_mm256_cmpeq_epi8(simde_mm256_loadu_si256(x),
-                                                              simde_mm256_loadu_si256(y))) == -1;
-    };
-    std::size_t i = 0;
-    for (; i + 32 <= n; i += 32)
-      if (!equal32(a + i, b + i)) return false;
-    return i == n || equal32(a + n - 32, b + n - 32);
-  }
-#endif
   std::size_t i = 0;
   for (; i + 16 <= n; i += 16)
     if (!equal16(a + i, b + i)) return false;
