@@ -230,8 +230,9 @@ int main(int argc, char** argv) {
               "medians of %d (sink %llu)\n",
               static_cast<unsigned long long>(n), static_cast<unsigned long long>(lookups),
               cached_n, reps, static_cast<unsigned long long>(sink & 1));
-  std::printf("| kernel | probe (in cache), M/s | match_tags, M/s | xxh3 64 KiB, GB/s | get, M/s | "
-              "get_batch(1024), M keys/s | batch / get |\n|---|---|---|---|---|---|---|\n");
+  std::printf("| kernel | probe (in cache), M/s | match_tags, M/s | xxh3 64 KiB, GB/s | "
+              "get, M/s | get_batch(1024), M keys/s | batch / get |\n"
+              "|---|---|---|---|---|---|---|\n");
   for (std::size_t ki = 0; ki < kernels.size(); ++ki) {
     const row& r = rows[ki];
     std::printf("| %s | %.1f | %.1f | %.1f | %.2f | %.2f | %.2fx |\n", kernels[ki].c_str(),
