@@ -88,7 +88,7 @@ tier_fuzz() {
   build_preset fuzz
   local work name log rc failed=0
   work=$(mktemp -d "${TMPDIR:-/tmp}/simdr-fuzz.XXXXXX")
-  for name in open model; do
+  for name in open model kernels; do
     # A copy, so the checked-in corpus is never modified; known crashers (crash-*, listed in
     # tests/fuzz/CMakeLists.txt until their bug is fixed) stay out.
     mkdir -p "$work/$name" "$work/artifacts"

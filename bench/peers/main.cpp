@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "peer.hpp"
+#include "simdr/kernels.hpp"
 #include "report.hpp"
 #include "workloads.hpp"
 
@@ -44,9 +45,15 @@ using namespace simdr_bench;
 
 namespace {
 
-/// The SIMD kernel SIMD R Drive runs with. The library has no kernel selection yet (core/src/simd
-/// is empty): everything is scalar. REPLACE with the library's own query when kernels land.
-constexpr const char* simdr_active_kernel = "scalar";
+/// The SIMD kernel set SIMD R Drive runs with (simdr/kernels.hpp; SIMDR_KERNELS forces one), and
+/// whether a SIMDR_KERNELS request was honoured. The forked children inherit the environment, so
+/// they run the same set.
+std::string simdr_active_kernel() {
+  std::string s(simdr::kernels_name());
+  if (const simdr::status st = simdr::kernels_request(); !st.is_ok())
+    s += " (SIMDR_KERNELS request not honoured: " + std::string(simdr::to_string(st.code)) + ")";
+  return s;
+}
 
 /// A child that runs longer than this is killed and its cells reported as errors.
 constexpr unsigned child_timeout_s = 300;
@@ -338,7 +345,7 @@ int main(int argc, char** argv) {
           u.release + " " + u.machine + "; stores on " + fs_type(scratch_root) +
           "; transparent huge pages " + trim_file("/sys/kernel/mm/transparent_hugepage/enabled"),
       std::string("build type: ") + SIMDR_BENCH_BUILD_TYPE + " (compiler " + __VERSION__ +
-          "); SIMD R Drive active kernel: " + simdr_active_kernel + "; source: " +
+          "); SIMD R Drive active kernel: " + simdr_active_kernel() + "; source: " +
           source_revision(),
       "sizes: W1 " + std::to_string(cfg.w1_n) + " entries (keys `bench-key-{i}`, 8-byte values), " +
           std::to_string(cfg.w1_batch) + " per commit; batched reads of " +

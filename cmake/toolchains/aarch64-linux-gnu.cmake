@@ -3,9 +3,10 @@
 #   cmake --preset aarch64 && cmake --build --preset aarch64 && ctest --preset aarch64
 #
 # Libraries come from the aarch64 target tree /usr/aarch64-linux-gnu only. The header-only
-# dependencies (xxHash from libxxhash-dev, Catch2 from catch2, and CLI11/nlohmann-json for the
-# CLI) are installed for the host only, so they are exposed through a small "host headers" tree
-# in the build directory holding symlinks to exactly those headers and package configs. It is
+# dependencies (xxHash from libxxhash-dev, SIMDe from libsimde-dev, Catch2 from catch2, and
+# CLI11/nlohmann-json for the CLI) are installed for the host only, so they are exposed through
+# a small "host headers" tree in the build directory holding symlinks to exactly those headers
+# and package configs. It is
 # a second find root: find_path/find_package find them there in ONLY mode, the compiler gets
 # -isystem <build>/host-headers/include, and the rest of the host's /usr/include (glibc,
 # libstdc++, any other -dev package) stays invisible to the cross compiler.
@@ -31,7 +32,7 @@ get_property(_simdr_in_try_compile GLOBAL PROPERTY IN_TRY_COMPILE)
 if(NOT _simdr_in_try_compile AND NOT _simdr_host_headers_done)
   set(_simdr_host_headers_done TRUE)
   # header or directory under /usr/include -> same name under host-headers/include
-  set(_simdr_host_includes xxhash.h xxh3.h catch2 CLI nlohmann)
+  set(_simdr_host_includes xxhash.h xxh3.h simde catch2 CLI nlohmann)
   # package config directory -> same path under host-headers (the configs compute their
   # include directory from their own location, so it lands in host-headers/include)
   set(_simdr_host_configs lib/cmake/Catch2 share/cmake/CLI11 share/cmake/nlohmann_json)

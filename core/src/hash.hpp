@@ -11,10 +11,17 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "simd/kernels.hpp"
+
 namespace simdr::detail {
 
-/// XXH3-64, seed 0, of `n` bytes at `p`.
-inline std::uint64_t xxh3(const void* p, std::size_t n) noexcept { return XXH3_64bits(p, n); }
+/// XXH3-64, seed 0, of `n` bytes at `p`. Long inputs (value checksums) go through the active
+/// kernel set, whose copy of XXH3 runs the best vector path of the CPU (AVX2 on x86-64 when
+/// present; this inline copy is built for the baseline). The result is the same on every path.
+inline std::uint64_t xxh3(const void* p, std::size_t n) noexcept {
+  if (n > simd::xxh3_long_input) return simd::active().xxh3(p, n, 0);
+  return XXH3_64bits(p, n);
+}
 
 /// Streaming XXH3-64 (seed 0) for values that are written or read in pieces.
 class xxh3_stream {

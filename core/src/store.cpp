@@ -721,48 +721,32 @@ status store_impl::make_view(const std::byte* base, std::uint64_t w, blob_view& 
   return errc::ok;
 }
 
-// Batched lookups overlap their cache misses: for a window of keys, hash all and prefetch
-// their home buckets; then read each bucket and prefetch the matching entry; then compare
-// keys and build views. A lookup that leaves its home bucket (rare below 7/8 load) or meets a
-// tag collision falls back to the plain probe.
+// Batched lookups overlap their cache misses: the active kernel set's find_batch takes a
+// window of keys, hashes all and prefetches their home buckets, then probes each bucket and
+// prefetches the matching entry, then compares keys (simd/kernels_impl.inl). Views are built
+// here, after the probe, from the base each word was resolved against.
 result<std::size_t> store_impl::get_batch(std::span<const bytes> keys,
                                           std::span<blob_view> out) const noexcept {
   if (out.size() < keys.size()) return errc::invalid_argument;
   for (const bytes& k : keys)
     if (status st = check_key(k); !st.is_ok()) return st;
-  constexpr std::size_t window = 32;
-  std::uint64_t hashes[window];
+  constexpr std::size_t window = simd::batch_window;
   std::uint64_t words[window];
+  const std::byte* bases[window];
   std::size_t found = 0;
+  const simd::kernel_set& kernels = simd::active();
   read_section rs(rcu_);
   const table* t = table_.load(std::memory_order_seq_cst);
   for (std::size_t start = 0; start < keys.size(); start += window) {
     const std::size_t n = std::min(window, keys.size() - start);
+    kernels.find_batch(*t, keys.data() + start, n, words, bases);
     for (std::size_t j = 0; j < n; ++j) {
-      hashes[j] = xxh3(keys[start + j].data(), keys[start + j].size());
-      prefetch_home(*t, hashes[j]);
-    }
-    const std::byte* base = nullptr;
-    for (std::size_t j = 0; j < n; ++j) {
-      bool complete = false;
-      words[j] = first_tag_match(*t, hashes[j], complete);
-      if (words[j] == 0 && !complete) words[j] = ~std::uint64_t{0};  // needs a full probe
-    }
-    base = t->base.load(std::memory_order_acquire);  // after the acquire loads of the words
-    for (std::size_t j = 0; j < n; ++j)
-      if (words[j] != 0 && words[j] != ~std::uint64_t{0}) SIMDR_PREFETCH(base + word_offset(words[j]));
-    for (std::size_t j = 0; j < n; ++j) {
-      const bytes& k = keys[start + j];
-      std::uint64_t w = words[j];
-      const std::byte* wbase = base;
-      if (w != 0 && (w == ~std::uint64_t{0} ||
-                     !entry_key_equals(base + word_offset(w), k.data(), k.size())))
-        w = find_word(*t, hashes[j], k.data(), k.size(), wbase);
+      const std::uint64_t w = words[j];
       if (w == 0 || word_dead(w)) {
         out[start + j] = blob_view();
         continue;
       }
-      if (status st = make_view(wbase, w, out[start + j]); !st.is_ok()) return st;
+      if (status st = make_view(bases[j], w, out[start + j]); !st.is_ok()) return st;
       ++found;
     }
   }
@@ -1073,6 +1057,7 @@ store_info store_impl::info() const noexcept {
   i.reclaimable_bytes = payload > live_bytes_ ? payload - live_bytes_ : 0;
   i.index_bytes = t->memory_bytes();
   i.read_only = !storage_->is_writable();
+  i.kernels = simd::active().name;
   return i;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "simdr/error.hpp"
@@ -95,6 +96,8 @@ struct store_info {
   std::uint64_t reclaimable_bytes = 0;  ///< Bytes compact() would free (approximate).
   std::uint64_t index_bytes = 0;        ///< Memory held by the in-memory index.
   bool read_only = false;
+  /// The active SIMD kernel set, as kernels_name() reports it (simdr/kernels.hpp).
+  std::string_view kernels;
 };
 
 }  // namespace simdr

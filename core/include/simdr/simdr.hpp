@@ -9,6 +9,7 @@
 
 #include "simdr/bytes.hpp"
 #include "simdr/error.hpp"
+#include "simdr/kernels.hpp"
 #include "simdr/options.hpp"
 #include "simdr/result.hpp"
 #include "simdr/store.hpp"

@@ -8,7 +8,10 @@
 //     bits 54..0   entry offset / 8             (entries start on 8-byte boundaries)
 // The home bucket is fastrange(hash >> 32, bucket_count): bucket counts need not be powers of
 // two, so growth by 1.5x keeps the index between ~9 and ~14 bytes per live key. Probing is
-// linear over buckets; a bucket with an empty slot ends the search.
+// linear over buckets; a bucket with an empty slot ends the search. A probe compares the 8 tags
+// of a bucket at once (simd/kernels_impl.inl: match_tags gives a match mask and an empty mask)
+// and visits only the matching slots. Occupied slots of a bucket always form a prefix (slots
+// fill in order and never empty within a table).
 //
 // A key keeps one slot for the life of a table: updates and erases rewrite the slot in place
 // and a re-put of an erased key reuses it. So a walk over the slots (entries()) meets each key
@@ -34,6 +37,7 @@
 
 #include "assert.hpp"
 #include "format/format.hpp"
+#include "simd/kernels.hpp"
 
 namespace simdr::detail {
 
@@ -97,64 +101,16 @@ struct table {
   return want;
 }
 
-/// Compares the key stored in the entry at `entry` with `key`.
-[[nodiscard]] inline bool entry_key_equals(const std::byte* entry, const std::byte* key,
-                                           std::size_t key_size) noexcept {
-  return format::load16(entry + 10) == key_size &&
-         std::memcmp(entry + format::entry_header_size, key, key_size) == 0;
-}
+// The probes themselves are kernels (simd/kernels_impl.inl): one source compiled per
+// instruction set, the scalar one being the reference. These forward to the active set; a
+// probe costs one indirect call, the tag and key compares are inlined inside it.
 
-/// Reader lookup: the slot word of `key`, or 0. Safe against a concurrent writer.
-/// On success `base_out` is an image base that covers the entry.
+/// Reader lookup: the slot word of `key` (live or dead), or 0. Safe against a concurrent
+/// writer. On success `base_out` is an image base that covers the entry.
 [[nodiscard]] inline std::uint64_t find_word(const table& t, std::uint64_t hash,
                                              const std::byte* key, std::size_t key_size,
                                              const std::byte*& base_out) noexcept {
-  const std::uint64_t tag = tag_of(hash);
-  std::uint64_t b = t.home(hash);
-  for (std::uint64_t probes = 0; probes < t.bucket_count; ++probes) {
-    const bucket& bk = t.buckets[b];
-    bool saw_empty = false;
-    for (std::uint32_t i = 0; i < bucket_slots; ++i) {
-      const std::uint64_t w = bk.slot[i].load(std::memory_order_relaxed);
-      if (w == 0) {
-        saw_empty = true;
-        continue;
-      }
-      if ((w >> 56) != tag) continue;
-      // Synchronise with the release store that published this word; it only ever changes to
-      // another complete entry of the same key (same tag) or stays.
-      const std::uint64_t wa = bk.slot[i].load(std::memory_order_acquire);
-      if ((wa >> 56) != tag) continue;
-      const std::byte* base = t.base.load(std::memory_order_acquire);
-      if (entry_key_equals(base + word_offset(wa), key, key_size)) {
-        base_out = base;
-        return wa;
-      }
-    }
-    if (saw_empty) return 0;
-    if (++b == t.bucket_count) b = 0;
-  }
-  return 0;
-}
-
-/// First stage of a pipelined lookup: the first slot word of the home bucket whose tag matches,
-/// without touching the entry (so the caller can prefetch it). Returns 0 when the home bucket
-/// has no tag match; `complete` tells whether that answer is final (the bucket has an empty
-/// slot) or the probe must continue past the home bucket (use find_word).
-[[nodiscard]] inline std::uint64_t first_tag_match(const table& t, std::uint64_t hash,
-                                                   bool& complete) noexcept {
-  const std::uint64_t tag = tag_of(hash);
-  const bucket& bk = t.buckets[t.home(hash)];
-  complete = false;
-  for (std::uint32_t i = 0; i < bucket_slots; ++i) {
-    const std::uint64_t w = bk.slot[i].load(std::memory_order_relaxed);
-    if (w == 0) {
-      complete = true;
-      return 0;
-    }
-    if ((w >> 56) == tag) return bk.slot[i].load(std::memory_order_acquire);
-  }
-  return 0;
+  return simd::active().find_word(t, hash, key, key_size, base_out);
 }
 
 /// Writer lookup: the slot holding `key`, else the first empty slot on its probe path
@@ -162,25 +118,7 @@ struct table {
 [[nodiscard]] inline std::atomic<std::uint64_t>* find_slot_for_write(
     table& t, std::uint64_t hash, const std::byte* key, std::size_t key_size,
     const std::byte* base, bool& found) noexcept {
-  const std::uint64_t tag = tag_of(hash);
-  std::uint64_t b = t.home(hash);
-  for (std::uint64_t probes = 0; probes < t.bucket_count; ++probes) {
-    bucket& bk = t.buckets[b];
-    for (std::uint32_t i = 0; i < bucket_slots; ++i) {
-      const std::uint64_t w = bk.slot[i].load(std::memory_order_relaxed);
-      if (w == 0) {
-        found = false;
-        return &bk.slot[i];
-      }
-      if ((w >> 56) == tag && entry_key_equals(base + word_offset(w), key, key_size)) {
-        found = true;
-        return &bk.slot[i];
-      }
-    }
-    if (++b == t.bucket_count) b = 0;
-  }
-  found = false;
-  return nullptr;
+  return simd::active().find_slot_for_write(t, hash, key, key_size, base, found);
 }
 
 /// Writer: an empty slot for a key known to be absent (table rebuilds).
