@@ -1,0 +1,53 @@
+// native.js - the Node-API backend (js/BACKEND.md): loads the addon built by cmake-js
+// (build/node/Release/simdr_node.node) and returns its Store objects as handles. The addon
+// implements the handle contract itself; this module only finds and initialises it.
+import { createRequire } from 'node:module';
+import { SimdrError } from '../errors.js';
+
+export const name = 'native';
+
+const require = createRequire(import.meta.url);
+let binding = null;
+
+/** Where the addon may be: the cmake-js output, or SIMDR_NODE_ADDON (tests, packagers). */
+function candidates() {
+  const list = [];
+  if (process.env.SIMDR_NODE_ADDON) list.push(process.env.SIMDR_NODE_ADDON);
+  list.push('../../build/node/Release/simdr_node.node');
+  return list;
+}
+
+export async function load() {
+  if (binding) return;
+  const errors = [];
+  for (const path of candidates()) {
+    try {
+      const b = require(path);
+      b.init({ SimdrError });
+      binding = b;
+      return;
+    } catch (e) {
+      errors.push(`${path}: ${e.message}`);
+    }
+  }
+  throw new Error(`the simd-r-drive addon cannot be loaded (${errors.join('; ')})`);
+}
+
+/** Synchronous load, for openSync (require() of a .node file is synchronous anyway). */
+export function loadSync() {
+  if (!binding) {
+    let err;
+    load().catch((e) => { err = e; });
+    if (err) throw err;
+  }
+}
+
+/** @param {string} path @param {{create:boolean, readOnly:boolean, durability:0|1, alignment:number, copy?:boolean}} o */
+export function openHandle(path, o) {
+  return new binding.Store(path, o.create, o.readOnly, o.durability, o.alignment, !!o.copy);
+}
+
+/** Counters for tests: external buffers created and finalized, stores freed by GC. */
+export function stats() {
+  return binding.stats();
+}
