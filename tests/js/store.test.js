@@ -83,8 +83,10 @@ for (const b of await backends()) {
       assert.ok(f instanceof Float32Array);
       assert.deepEqual([...f], [1, 2, 3]);
       const u = db.get('f32');
-      assert.equal(f.buffer, u.buffer, 'same memory as the byte view');
-      assert.equal(u.byteOffset % 64, 0, 'values are aligned');
+      if (db.zeroCopy) {
+        assert.equal(f.buffer, u.buffer, 'same memory as the byte view');
+        assert.equal(u.byteOffset % 64, 0, 'values are aligned');
+      }
       assert.deepEqual([...db.get('odd', Uint16Array)], [0, 0, 0]);
       assert.throws(() => db.get('odd', Float32Array), RangeError);
       assert.throws(() => db.get('odd', BigUint64Array), RangeError);
@@ -186,7 +188,7 @@ for (const b of await backends()) {
       const again = await open(path, { create: false });
       assert.equal(again.size, 2);
       assert.equal(again.get('a', Float64Array)[0], 42);
-      assert.equal(again.get('a').byteOffset % 4096, 0, 'the file keeps its alignment');
+      if (again.zeroCopy) assert.equal(again.get('a').byteOffset % 4096, 0, 'the file keeps its alignment');
       assert.equal(text(again.get('b')), 'B');
       assert.equal(again.get('c'), undefined);
       again.verify();
