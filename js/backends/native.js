@@ -9,12 +9,10 @@ export const name = 'native';
 const require = createRequire(import.meta.url);
 let binding = null;
 
-/** Where the addon may be: the cmake-js output, or SIMDR_NODE_ADDON (tests, packagers). */
+/** Where the addon is: SIMDR_NODE_ADDON (tests, packagers) or the cmake-js output. */
 function candidates() {
-  const list = [];
-  if (process.env.SIMDR_NODE_ADDON) list.push(process.env.SIMDR_NODE_ADDON);
-  list.push('../../build/node/Release/simdr_node.node');
-  return list;
+  if (process.env.SIMDR_NODE_ADDON) return [process.env.SIMDR_NODE_ADDON];
+  return ['../../build/node/Release/simdr_node.node'];
 }
 
 export async function load() {
@@ -31,15 +29,6 @@ export async function load() {
     }
   }
   throw new Error(`the simd-r-drive addon cannot be loaded (${errors.join('; ')})`);
-}
-
-/** Synchronous load, for openSync (require() of a .node file is synchronous anyway). */
-export function loadSync() {
-  if (!binding) {
-    let err;
-    load().catch((e) => { err = e; });
-    if (err) throw err;
-  }
 }
 
 /** @param {string} path @param {{create:boolean, readOnly:boolean, durability:0|1, alignment:number, copy?:boolean}} o */
