@@ -31,9 +31,38 @@ export async function load() {
   throw new Error(`the simd-r-drive addon cannot be loaded (${errors.join('; ')})`);
 }
 
+let Handle = null;
+
+/**
+ * The addon's Store with a faster get(): when the value lies in the external buffer this
+ * handle already holds (the usual case), the addon only reports (offset, length) and the view
+ * is built here, which V8 does far faster than an N-API call can.
+ */
+function handleClass() {
+  return class NativeHandle extends binding.Store {
+    #out = new Uint32Array(3);
+    #buffer = null;
+    constructor(...args) {
+      super(...args);
+      this.setFastOutput(this.#out);
+    }
+    get(key) {
+      const r = this.getFast(key);
+      if (r === 0) return new Uint8Array(this.#buffer, this.#out[0], this.#out[1]);
+      if (r !== undefined && this.#out[2] === 1) this.#buffer = r.buffer;
+      return r;
+    }
+    close() {
+      this.#buffer = null;
+      super.close();
+    }
+  };
+}
+
 /** @param {string} path @param {{create:boolean, readOnly:boolean, durability:0|1, alignment:number, copy?:boolean}} o */
 export function openHandle(path, o) {
-  return new binding.Store(path, o.create, o.readOnly, o.durability, o.alignment, !!o.copy);
+  Handle ??= handleClass();
+  return new Handle(path, o.create, o.readOnly, o.durability, o.alignment, !!o.copy);
 }
 
 /** Counters for tests: external buffers created and finalized, stores freed by GC. */

@@ -168,12 +168,14 @@ class native_store {
   napi_value view(const std::shared_ptr<native_store>& self, const std::byte* base,
                   const std::byte* data, std::uint64_t size) {
     napi_value out;
+    viewed_ = nullptr;
     if (!copy_) {
       const auto off = static_cast<std::uint64_t>(data - base);
       std::uint64_t chunk_start = 0;
       if (napi_value ab = chunk_for(self, base, off, off + size, chunk_start); ab != nullptr) {
         napi_create_typedarray(env_, napi_uint8_array, static_cast<std::size_t>(size), ab,
                                static_cast<std::size_t>(off - chunk_start), &out);
+        viewed_ = last_;
         return out;
       }
     }
@@ -192,6 +194,27 @@ class native_store {
   napi_value key_view(const std::shared_ptr<native_store>& self, const simdr::blob_view& v) {
     const auto k = v.key();
     return view(self, v.data() - v.offset(), k.data(), k.size());
+  }
+
+  // The fast get (getFast): when the value lies in the chunk the JS wrapper holds (the chunk
+  // of the last view it was handed), writes (offset in chunk, length) to `fast_out` and returns
+  // true, so that JS builds the view itself (no N-API object creation).
+  bool in_js_chunk(const simdr::blob_view& v, std::uint32_t* fast_out) const {
+    if (!js_chunk_) return false;
+    const std::byte* base = v.data() - v.offset();
+    const std::uint64_t off = v.offset();
+    if (base != js_base_ || off < js_chunk_->start || off + v.size() > js_chunk_->end) return false;
+    fast_out[0] = static_cast<std::uint32_t>(off - js_chunk_->start);
+    fast_out[1] = static_cast<std::uint32_t>(v.size());
+    return true;
+  }
+  // After value_view(): whether that view is over a chunk (not a copy); if so the JS wrapper
+  // will hold that chunk from now on.
+  bool adopt_viewed_chunk(const simdr::blob_view& v) {
+    if (!viewed_) return false;
+    js_chunk_ = viewed_;
+    js_base_ = v.data() - v.offset();
+    return true;
   }
 
   // close(): detach every live view, end iterators, then close the core store unless an async
@@ -319,6 +342,9 @@ class native_store {
   int pending_ = 0;
   std::shared_ptr<chunk> last_;
   const std::byte* last_base_ = nullptr;
+  std::shared_ptr<chunk> viewed_;    // chunk of the last view made (nullptr: a copy)
+  std::shared_ptr<chunk> js_chunk_;  // chunk whose ArrayBuffer the JS wrapper holds
+  const std::byte* js_base_ = nullptr;
   std::vector<image_chunks> images_;
   std::unordered_set<iter_wrap*> iters_;
 };
@@ -401,6 +427,8 @@ void native_store::close() {
       c->ref = nullptr;
     }
   last_.reset();
+  viewed_.reset();
+  js_chunk_.reset();
   for (iter_wrap* it : iters_) it->mark_closed();
   iters_.clear();
   if (pending_ == 0) (void)db_.close();
@@ -454,6 +482,8 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
                            InstanceMethod<&store_wrap::put_many>("putMany"),
                            InstanceMethod<&store_wrap::put_many_async>("putManyAsync"),
                            InstanceMethod<&store_wrap::get>("get"),
+                           InstanceMethod<&store_wrap::get_fast>("getFast"),
+                           InstanceMethod<&store_wrap::set_fast_out>("setFastOutput"),
                            InstanceMethod<&store_wrap::get_many>("getMany"),
                            InstanceMethod<&store_wrap::has>("has"),
                            InstanceMethod<&store_wrap::del>("delete"),
@@ -561,6 +591,35 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
     return Napi::Value(env, s.value_view(st_, *r));
   }
 
+  // setFastOutput(Uint32Array(3)): the shared slots of getFast.
+  Napi::Value set_fast_out(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto a = info[0].As<Napi::Uint32Array>();
+    if (a.ElementLength() < 3) throw Napi::RangeError::New(env, "setFastOutput needs 3 slots");
+    fast_out_ref_ = Napi::Persistent(a);
+    fast_out_ = a.Data();
+    return env.Undefined();
+  }
+
+  // getFast(key): undefined (missing); the number 0 when the value lies in the chunk the JS
+  // wrapper holds (offset and length in slots 0 and 1: JS builds the view); otherwise a view
+  // (or copy), with slot 2 set to 1 when the wrapper should hold its buffer from now on.
+  Napi::Value get_fast(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    native_store& s = live(env);
+    if (fast_out_ == nullptr) throw Napi::Error::New(env, "getFast before setFastOutput");
+    key_arg k(env, info[0]);
+    auto r = s.db().get(k.bytes());
+    if (!r) {
+      if (r.error().code == simdr::errc::not_found) return env.Undefined();
+      throw_simdr(env, r.error());
+    }
+    if (s.in_js_chunk(*r, fast_out_)) return Napi::Number::New(env, 0);
+    Napi::Value v(env, s.value_view(st_, *r));
+    fast_out_[2] = s.adopt_viewed_chunk(*r) ? 1 : 0;
+    return v;
+  }
+
   Napi::Value get_many(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     native_store& s = live(env);
@@ -660,6 +719,8 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
   }
 
   std::shared_ptr<native_store> st_;
+  Napi::Reference<Napi::Uint32Array> fast_out_ref_;
+  std::uint32_t* fast_out_ = nullptr;
 };
 
 // binding.init({ SimdrError }): the error class every failure is thrown as.
