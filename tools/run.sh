@@ -3,6 +3,7 @@
 #   tools/run.sh demo [DIR]   build (release), import a real directory tree with the CLI, read it back
 #   tools/run.sh test         every test tier: gcc suite, ASan+UBSan, TSan, package consumers, wasm, browser, fuzz, aarch64
 #   tools/run.sh quick        the gcc Debug suite only (the inner loop)
+#   tools/run.sh node         the Node tier only (npm ci, addon build, node:test on each backend, types)
 # Each command installs missing Debian packages first (tools/setup-debian.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -121,6 +122,17 @@ tier_aarch64() {
   ctest --preset aarch64
 }
 
+tier_node() {
+  step "tier 8: Node: npm ci, addon (cmake-js, no downloads), node:test on each backend, types"
+  npm ci --ignore-scripts --no-audit --no-fund
+  SIMDR_JOBS=$jobs npm run build
+  # Both backends when both load (the wasm one comes with the wasm build), then the addon alone
+  # in copy mode (what Electron's memory cage forces).
+  node --test --expose-gc tests/js/
+  SIMDR_BACKEND=native SIMDR_NODE_COPY=1 node --test --expose-gc tests/js/store.test.js
+  npm run test:types
+}
+
 cmd=${1:-help}
 case "$cmd" in
   demo)
@@ -140,11 +152,16 @@ case "$cmd" in
     tier_browser
     tier_fuzz
     tier_aarch64
+    tier_node
     step "all tiers passed"
     ;;
   quick)
     setup
     tier_gcc
+    ;;
+  node)
+    setup
+    tier_node
     ;;
   *)
     sed -n '2,7p' "$0"

@@ -12,6 +12,10 @@ packages=("$@"
   g++-aarch64-linux-gnu qemu-user
   emscripten nodejs chromium  # npm: part of the CI image's nodejs (NodeSource), not the Debian npm
 )
+# Node and npm for the Node tier (tests/js): Debian's packages only when no node/npm is on the
+# PATH (a NodeSource nodejs bundles npm and conflicts with Debian's npm package).
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 if [[ $(id -u) -eq 0 ]]; then sudo=(); else sudo=(sudo); fi
 

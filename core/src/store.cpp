@@ -787,6 +787,14 @@ std::uint64_t store_impl::committed() const noexcept {
          ~log_dirty;
 }
 
+std::span<const std::byte> store_impl::committed_image() const noexcept {
+  // Base and end from the same table: a table never pairs an end with another image's base.
+  read_section rs(rcu_);
+  const table* t = table_.load(std::memory_order_seq_cst);
+  const std::uint64_t end = t->log_state.load(std::memory_order_acquire) & ~log_dirty;
+  return {t->base.load(std::memory_order_acquire), static_cast<std::size_t>(end)};
+}
+
 void store_impl::begin_range(entry_range& r) const noexcept {
   const reader_guard g = rcu_.enter();
   r.guard_slot_ = g.slot;
@@ -1149,6 +1157,9 @@ entry_range store::entries() const noexcept {
 }
 std::uint64_t store::size() const noexcept { return impl_ ? impl_->live() : 0; }
 std::uint64_t store::file_size() const noexcept { return impl_ ? impl_->committed() : 0; }
+std::span<const std::byte> store::image() const noexcept {
+  return impl_ ? impl_->committed_image() : std::span<const std::byte>{};
+}
 store_info store::info() const noexcept { return impl_ ? impl_->info() : store_info{}; }
 open_report store::report() const noexcept { return impl_ ? impl_->report() : open_report{}; }
 result<verify_report> store::verify() const noexcept {

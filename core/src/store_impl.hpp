@@ -47,6 +47,7 @@ class store_impl {
   void end_range(entry_range& r) const noexcept;
   std::uint64_t live() const noexcept { return live_.load(std::memory_order_relaxed); }
   std::uint64_t committed() const noexcept;
+  std::span<const std::byte> committed_image() const noexcept;
   result<verify_report> verify() const noexcept;
 
   // Writes (serialised by mu_).

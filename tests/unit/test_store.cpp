@@ -359,3 +359,28 @@ TEST_CASE("repeated compaction does not pile up address-space reservations", "[s
   CHECK(first->str() == "v0");  // the oldest retired mapping still holds its bytes
   CHECK(db.get("k")->str() == "v100");
 }
+
+TEST_CASE("image(): the committed image every view points into; moves on compaction", "[store]") {
+  test::temp_dir dir;
+  store db = open_ok(dir.file("a.simdr"));
+  REQUIRE(db.put("k", "v1") == errc::ok);
+  auto img = db.image();
+  CHECK(img.size() == db.file_size());
+  auto v = db.get("k");
+  REQUIRE(v);
+  CHECK(v->data() - v->offset() == img.data());
+  REQUIRE(db.put("k2", std::string(10000, 'x')) == errc::ok);
+  auto grown = db.image();
+  CHECK(grown.data() == img.data());  // grows in place
+  CHECK(grown.size() == db.file_size());
+  auto w = db.get("k2");
+  CHECK(w->data() + w->size() <= grown.data() + grown.size());
+  REQUIRE(db.compact());
+  auto moved = db.image();
+  CHECK(moved.data() != img.data());
+  CHECK(moved.size() == db.file_size());
+  CHECK(db.get("k")->data() - db.get("k")->offset() == moved.data());
+  CHECK(v->str() == "v1");  // the old span is still readable
+  REQUIRE(db.close() == errc::ok);
+  CHECK(db.image().empty());
+}

@@ -179,6 +179,17 @@ class store {
   /// not appear. The range pins the index it walks; views live until close().
   [[nodiscard]] entry_range entries() const noexcept SIMDR_LIFETIMEBOUND;
 
+  /// The committed image this handle reads from now: bytes [0, file_size()) of the file as one
+  /// span (natively the memory map, under wasm the linear buffer). Every view returned by get()
+  /// or get_batch() at this moment points into it, at `data() - offset()` == image().data().
+  /// For bindings that must expose store memory as whole buffers (Node's external
+  /// ArrayBuffers): the span is valid, and its bytes unchanged, until close(), like a view.
+  /// A later write extends the image (same data(), larger size); compact(), a refresh() that
+  /// follows a replaced file, or a remap of a file outgrowing its reservation moves it (a new
+  /// data(); the old span stays valid). Consistent with concurrent writers (one snapshot of
+  /// base and committed end). Empty after close().
+  [[nodiscard]] std::span<const std::byte> image() const noexcept SIMDR_LIFETIMEBOUND;
+
   /// Live keys. 0 after close().
   [[nodiscard]] std::uint64_t size() const noexcept;
   /// Bytes in the file that this handle has accepted (complete commits). 0 after close().

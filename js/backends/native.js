@@ -1,0 +1,71 @@
+// native.js - the Node-API backend (js/BACKEND.md): loads the addon built by cmake-js
+// (build/node/Release/simdr_node.node) and returns its Store objects as handles. The addon
+// implements the handle contract itself; this module only finds and initialises it.
+import { createRequire } from 'node:module';
+import { SimdrError } from '../errors.js';
+
+export const name = 'native';
+
+const require = createRequire(import.meta.url);
+let binding = null;
+
+/** Where the addon is: SIMDR_NODE_ADDON (tests, packagers) or the cmake-js output. */
+function candidates() {
+  if (process.env.SIMDR_NODE_ADDON) return [process.env.SIMDR_NODE_ADDON];
+  return ['../../build/node/Release/simdr_node.node'];
+}
+
+export async function load() {
+  if (binding) return;
+  const errors = [];
+  for (const path of candidates()) {
+    try {
+      const b = require(path);
+      b.init({ SimdrError });
+      binding = b;
+      return;
+    } catch (e) {
+      errors.push(`${path}: ${e.message}`);
+    }
+  }
+  throw new Error(`the simd-r-drive addon cannot be loaded (${errors.join('; ')})`);
+}
+
+let Handle = null;
+
+/**
+ * The addon's Store with a faster get(): when the value lies in the external buffer this
+ * handle already holds (the usual case), the addon only reports (offset, length) and the view
+ * is built here, which V8 does far faster than an N-API call can.
+ */
+function handleClass() {
+  return class NativeHandle extends binding.Store {
+    #out = new Uint32Array(3);
+    #buffer = null;
+    constructor(...args) {
+      super(...args);
+      this.setFastOutput(this.#out);
+    }
+    get(key) {
+      const r = this.getFast(key);
+      if (r === 0) return new Uint8Array(this.#buffer, this.#out[0], this.#out[1]);
+      if (r !== undefined && this.#out[2] === 1) this.#buffer = r.buffer;
+      return r;
+    }
+    close() {
+      this.#buffer = null;
+      super.close();
+    }
+  };
+}
+
+/** @param {string} path @param {{create:boolean, readOnly:boolean, durability:0|1, alignment:number, copy?:boolean}} o */
+export function openHandle(path, o) {
+  Handle ??= handleClass();
+  return new Handle(path, o.create, o.readOnly, o.durability, o.alignment, !!o.copy);
+}
+
+/** Counters for tests: external buffers created and finalized, stores freed by GC. */
+export function stats() {
+  return binding.stats();
+}
