@@ -4,6 +4,8 @@
 #   tools/run.sh test         every test tier: gcc suite, ASan+UBSan, TSan, package consumers, wasm, browser, fuzz, aarch64
 #   tools/run.sh quick        the gcc Debug suite only (the inner loop)
 #   tools/run.sh node         the Node tier only (npm ci, addon build, node:test on each backend, types)
+#   tools/run.sh tier NAME... some tiers of `test`, in the order given: hygiene gcc asan tsan
+#                             package wasm browser fuzz aarch64 node
 # Each command installs missing Debian packages first (tools/setup-debian.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -163,8 +165,16 @@ case "$cmd" in
     setup
     tier_node
     ;;
+  tier)
+    shift
+    setup
+    for t in "$@"; do
+      declare -F "tier_$t" >/dev/null || { echo "unknown tier: $t"; exit 2; }
+      "tier_$t"
+    done
+    ;;
   *)
-    sed -n '2,7p' "$0"
+    sed -n '2,9p' "$0"
     exit 2
     ;;
 esac
