@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 jobs=${SIMDR_JOBS:-$(nproc)}
 
-step() { printf '\n==== %s ====\n' "$*"; }
+step() { printf '\n==== %s  [%dm%02ds since start] ====\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 setup() { bash tools/setup-debian.sh; }
 
