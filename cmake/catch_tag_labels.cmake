@@ -16,6 +16,13 @@ if(NOT rc MATCHES "^[0-9]+$")
   message(FATAL_ERROR "${TEST_EXECUTOR} ${TEST_EXECUTABLE} --list-tags failed: ${rc}")
 endif()
 string(REGEX MATCHALL "\\[[^]\n]+\\]" tags "${listing}")
+# An executable that cannot even start (a wasm script Node refuses to load, say) also exits
+# with a small number, which Catch.cmake takes for a test count: a suite with no tags at all is
+# such a failure, and must not pass as an empty suite.
+if(NOT tags)
+  message(FATAL_ERROR "${TEST_EXECUTOR} ${TEST_EXECUTABLE} --list-tags listed no tags "
+    "(exit ${rc}); it probably failed to start:\n${listing}")
+endif()
 # ctest reads only add_test/set_tests_properties-style commands, and set_tests_properties
 # replaces LABELS: collect every test's labels first, then write one line per test.
 set(hashes "")
