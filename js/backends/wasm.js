@@ -9,7 +9,9 @@
 // js_files.js), so a view never shows other bytes. Never hold a view across another call.
 //
 // Locking: one writer per path per wasm instance (LOCKED). OPFS handles are exclusive across
-// workers and tabs (LOCKED). node:fs has no advisory lock: other processes are not kept out.
+// workers and tabs (LOCKED). On node:fs a writer holds the lock file `<path>.lock` (NodeFiles
+// in wasm_files.js), which keeps out other wasm-backend processes, but not native handles
+// (those use flock()).
 import { SimdrError } from '../errors.js';
 import { NodeFiles, OpfsFiles } from './wasm_files.js';
 
@@ -42,7 +44,9 @@ async function loadOnce(options) {
     const fs = await import('node:fs');
     // The loader would fetch() a file path under Node 20: hand it the bytes instead.
     config.wasmBinary = fs.readFileSync(new URL('simdr_wasm.wasm', dir));
-    files = options.files ?? new NodeFiles(fs);
+    const { resolve } = await import('node:path');
+    const { hostname } = await import('node:os');
+    files = options.files ?? new NodeFiles(fs, { resolve, hostname: hostname() });
   } else {
     // Fetched here rather than by the loader: a module worker is neither of Emscripten's
     // 'web' (window) nor 'worker' (importScripts) environments.
@@ -147,10 +151,12 @@ const iterators = new FinalizationRegistry((it) => {
 class WasmHandle {
   #h;
   #path;
+  #locked;
 
-  constructor(h, path) {
+  constructor(h, path, locked) {
     this.#h = h;
     this.#path = path;
+    this.#locked = locked;
   }
 
   #handle() {
@@ -309,6 +315,7 @@ class WasmHandle {
     const h = this.#h;
     this.#h = 0;
     const rc = M._simdr_wasm_close(h);
+    if (this.#locked) files.unlock(this.#path);
     files.release?.(this.#path);
     check(rc);
   }
@@ -323,6 +330,25 @@ export function openHandle(path, opts = {}) {
   const p = scratch(bytes.length);
   M.HEAPU8.set(bytes, p);
   const flags = (opts.create ? 1 : 0) | (opts.readOnly ? 2 : 0) | (opts.durability === 1 ? 4 : 0);
-  check(M._simdr_wasm_open(p, bytes.length, flags, opts.alignment ?? 64, opts.reserve ?? 0));
-  return new WasmHandle(outU32(0), path);
+  // The host's cross-process writer lock comes first, before the storage touches any file
+  // (it may clean up a compaction sidecar).
+  const locked = !opts.readOnly && typeof files.lock === 'function';
+  if (locked) {
+    const lrc = files.lock(path);
+    if (lrc < 0) {
+      if (-lrc === 22) {
+        throw new SimdrError(22, `wasm: ${path} is already open for writing` +
+          (files.lockHolder ? ` (lock file ${path}.lock held by pid and host ${files.lockHolder})` : ''));
+      }
+      throw new SimdrError(-lrc, `wasm: cannot take the lock file ${path}.lock`,
+        { errno: files.lastErrno });
+    }
+  }
+  const rc = M._simdr_wasm_open(p, bytes.length, flags, opts.alignment ?? 64, opts.reserve ?? 0);
+  if (rc !== 0) {
+    const e = error(rc);
+    if (locked) files.unlock(path);
+    throw e;
+  }
+  return new WasmHandle(outU32(0), path, locked);
 }

@@ -11,14 +11,118 @@ const ERRC = { io: 20, noSpace: 21, locked: 22, accessDenied: 23, fileNotFound: 
 const CREATE = 1;
 const READ_ONLY = 2;
 
-/** node:fs, for the wasm build under Node. No advisory lock: Node has no flock(), so two
- *  processes (or a native and a wasm handle) can both open one file for writing; within one
- *  wasm instance the storage itself refuses a second writer (errc LOCKED). */
+/** node:fs, for the wasm build under Node. Node has no flock(), so writers are kept apart by a
+ *  lock file instead: lock(path) creates `<path>.lock` exclusively (O_CREAT|O_EXCL) holding
+ *  "<pid> <hostname>", unlock(path) removes it, and every lock still held is removed at process
+ *  exit. A lock file whose pid no longer runs on this host is stale (its process was killed)
+ *  and is taken over. This excludes other wasm-backend processes only: native handles use
+ *  flock() and do not see lock files. Within one wasm instance the storage itself also refuses
+ *  a second writer (errc LOCKED). */
 export class NodeFiles {
-  /** @param {typeof import('node:fs')} fs */
-  constructor(fs) {
+  /** @param {typeof import('node:fs')} fs
+   *  @param {{resolve?: (p: string) => string, hostname?: string}} [host] node:path's resolve
+   *  (lock files are named by absolute path, immune to chdir) and os.hostname(). */
+  constructor(fs, host = {}) {
     this.fs = fs;
     this.lastErrno = 0;
+    this.resolve = host.resolve ?? ((p) => p);
+    this.hostname = host.hostname ?? '';
+    /** @type {Set<string>} lock files this process holds */
+    this.locks = new Set();
+    this.onExit = null;
+  }
+
+  /** Takes the writer lock of `path`: 0, or -errc (LOCKED, with `lockHolder` set to the
+   *  holder's "pid hostname", or an I/O failure). */
+  lock(path) {
+    const file = `${this.resolve(path)}.lock`;
+    const me = `${process.pid} ${this.hostname}\n`;
+    this.lockHolder = '';
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let fd;
+      try {
+        fd = this.fs.openSync(file, 'wx', 0o644);
+      } catch (e) {
+        if (e?.code !== 'EEXIST') return this.#fail(e);
+        const holder = this.#read(file);
+        if (holder === null) continue;  // removed meanwhile: try again
+        if (!this.#isStale(holder)) {
+          this.lastErrno = 0;
+          this.lockHolder = holder.trim();
+          return -ERRC.locked;
+        }
+        // Take a stale lock over: move it aside atomically, and put it back (without
+        // clobbering) if what was moved is not the stale lock judged above.
+        const aside = `${file}.${process.pid}.stale`;
+        try {
+          this.fs.renameSync(file, aside);
+        } catch (e2) {
+          if (e2?.code === 'ENOENT') continue;
+          return this.#fail(e2);
+        }
+        const moved = this.#read(aside);
+        if (moved !== holder) {
+          try { this.fs.linkSync(aside, file); } catch { /* a newer lock took its place */ }
+          try { this.fs.unlinkSync(aside); } catch { /* best effort */ }
+          this.lastErrno = 0;
+          this.lockHolder = (moved ?? '').trim();
+          return -ERRC.locked;
+        }
+        try { this.fs.unlinkSync(aside); } catch { /* best effort */ }
+        continue;
+      }
+      try {
+        this.fs.writeSync(fd, me);
+      } catch (e) {
+        this.fs.closeSync(fd);
+        try { this.fs.unlinkSync(file); } catch { /* best effort */ }
+        return this.#fail(e);
+      }
+      this.fs.closeSync(fd);
+      this.locks.add(file);
+      if (!this.onExit) {
+        this.onExit = () => {
+          for (const f of this.locks) {
+            try { this.fs.unlinkSync(f); } catch { /* best effort at exit */ }
+          }
+        };
+        process.on('exit', this.onExit);
+      }
+      return 0;
+    }
+    this.lastErrno = 0;
+    return -ERRC.locked;
+  }
+
+  /** Releases the writer lock lock(path) took. */
+  unlock(path) {
+    const file = `${this.resolve(path)}.lock`;
+    if (!this.locks.delete(file)) return;
+    try { this.fs.unlinkSync(file); } catch { /* already gone */ }
+  }
+
+  #read(file) {
+    try {
+      return this.fs.readFileSync(file, 'utf8');
+    } catch {
+      return null;
+    }
+  }
+
+  /** Whether the lock text "pid hostname" names a process that no longer runs here. A lock
+   *  from another host, or unreadable, is never stale (its holder cannot be checked). A lock
+   *  file being written (empty for an instant) is not stale either. */
+  #isStale(text) {
+    const m = /^(\d+) ?(.*)\n$/.exec(text);
+    if (!m || m[2] !== this.hostname) return false;
+    const pid = Number(m[1]);
+    if (pid === process.pid) return false;
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (e) {
+      return e?.code === 'ESRCH';
+    }
   }
 
   #fail(e) {

@@ -290,6 +290,22 @@ for (const b of await backends()) {
       w.close();
     });
 
+    test('LOCKED: the lock goes with a killed process (SIGKILL)', async () => {
+      const path = fresh();
+      const child = spawn(process.execPath, [join(here, 'hold_writer.js'), path, b.name],
+        { stdio: ['pipe', 'pipe', 'inherit'] });
+      await new Promise((resolve, reject) => {
+        child.stdout.once('data', resolve);
+        child.once('exit', (c) => reject(new Error(`child exited with ${c}`)));
+      });
+      await assert.rejects(open(path), { code: 'LOCKED' });
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+      const w = await open(path);  // native: flock went with the process; wasm: stale lock file
+      assert.equal(text(w.get('held')), 'yes');
+      w.close();
+    });
+
     test('LOCKED: a second writer in the same process', async () => {
       const path = fresh();
       const w = await open(path);

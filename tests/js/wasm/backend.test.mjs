@@ -390,3 +390,46 @@ test('a file written through wasm passes the native simdr-inspect verify', (t) =
   assert.match(stat, /^live_keys: 242$/m);
   assert.match(stat, /^tombstones: 0$/m, 'compacted');
 });
+
+test('node:fs lock files: held, stale (dead pid) taken over, other host respected', (t) => {
+  const dir = tmpdir(t);
+  const p = path.join(dir, 'l.simdr');
+  const host = { resolve: path.resolve, hostname: os.hostname() };
+  const a = new NodeFiles(fs, host);
+  const b = new NodeFiles(fs, host);
+  assert.equal(a.lock(p), 0);
+  assert.equal(fs.readFileSync(`${p}.lock`, 'utf8'), `${process.pid} ${os.hostname()}\n`);
+  assert.equal(b.lock(p), -22, 'held by a live process (this one)');
+  assert.equal(b.lockHolder, `${process.pid} ${os.hostname()}`);
+  a.unlock(p);
+  assert.equal(fs.existsSync(`${p}.lock`), false, 'unlock removes the lock file');
+
+  // A pid that no longer runs: a child that has exited.
+  const dead = JSON.parse(execFileSync(process.execPath, ['-e', 'console.log(process.pid)']));
+  fs.writeFileSync(`${p}.lock`, `${dead} ${os.hostname()}\n`);
+  assert.equal(b.lock(p), 0, 'a stale lock is taken over');
+  assert.equal(fs.readFileSync(`${p}.lock`, 'utf8'), `${process.pid} ${os.hostname()}\n`);
+  b.unlock(p);
+
+  // Another host's lock cannot be checked: it holds. So does an unreadable (empty) one.
+  fs.writeFileSync(`${p}.lock`, `${dead} some-other-host\n`);
+  assert.equal(a.lock(p), -22);
+  fs.writeFileSync(`${p}.lock`, '');
+  assert.equal(a.lock(p), -22);
+  fs.rmSync(`${p}.lock`);
+  assert.deepEqual(fs.readdirSync(dir), [], 'no lock file or leftover behind');
+});
+
+test('openHandle takes the lock file for writers only and drops it on close and on failure', (t) => {
+  const p = path.join(tmpdir(t), 'w.simdr');
+  const w = wasm.openHandle(p, { create: true });
+  assert.ok(fs.existsSync(`${p}.lock`));
+  const r = wasm.openHandle(p, { readOnly: true });
+  r.close();
+  assert.ok(fs.existsSync(`${p}.lock`), 'closing a reader leaves the writer lock');
+  throwsCode(() => wasm.openHandle(p, {}), 'LOCKED');
+  w.close();
+  assert.equal(fs.existsSync(`${p}.lock`), false);
+  throwsCode(() => wasm.openHandle(path.join(path.dirname(p), 'missing.simdr'), {}), 'FILE_NOT_FOUND');
+  assert.equal(fs.existsSync(path.join(path.dirname(p), 'missing.simdr.lock')), false);
+});
