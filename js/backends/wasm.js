@@ -28,32 +28,44 @@ let OUT = 0;         // address of the out-record (exports.cpp: out_record)
 let scratchPtr = 0;
 let scratchCap = 0;
 
+/** The folder holding simdr_wasm.{mjs,wasm}: $SIMDR_WASM_DIR (Node) when set, else js/wasm/
+ *  (the copy `npm pack` ships; tools/copy-wasm.js), else build/wasm/wasm/ of a checkout. */
 async function defaultDir() {
-  if (isNode && process.env.SIMDR_WASM_DIR) {
-    const { pathToFileURL } = await import('node:url');
-    return pathToFileURL(process.env.SIMDR_WASM_DIR.replace(/\/?$/, '/'));
-  }
-  return new URL('../../build/wasm/wasm/', import.meta.url);
+  const shipped = new URL('../wasm/', import.meta.url);
+  const built = new URL('../../build/wasm/wasm/', import.meta.url);
+  if (!isNode) return shipped;
+  const { pathToFileURL } = await import('node:url');
+  const { existsSync } = await import('node:fs');
+  if (process.env.SIMDR_WASM_DIR) return pathToFileURL(process.env.SIMDR_WASM_DIR.replace(/\/?$/, '/'));
+  return existsSync(new URL('simdr_wasm.wasm', shipped)) ? shipped : built;
 }
 
 async function loadOnce(options) {
-  const dir = options.dir ? new URL(options.dir) : await defaultDir();
-  const { default: factory } = await import(new URL('simdr_wasm.mjs', dir).href);
+  // options.importModule + options.wasmUrl: literal references a bundler can follow
+  // (js/browser_open.js); otherwise simdr_wasm.{mjs,wasm} in options.dir or defaultDir().
+  let importModule = options.importModule;
+  let wasmUrl = options.wasmUrl;
+  if (!importModule) {
+    const dir = options.dir ? new URL(options.dir) : await defaultDir();
+    importModule = () => import(new URL('simdr_wasm.mjs', dir).href);
+    wasmUrl = new URL('simdr_wasm.wasm', dir);
+  }
+  const { default: factory } = await importModule();
   const config = {};
   if (isNode) {
     const fs = await import('node:fs');
     // The loader would fetch() a file path under Node 20: hand it the bytes instead.
-    config.wasmBinary = fs.readFileSync(new URL('simdr_wasm.wasm', dir));
+    config.wasmBinary = fs.readFileSync(wasmUrl);
     const { resolve } = await import('node:path');
     const { hostname } = await import('node:os');
     files = options.files ?? new NodeFiles(fs, { resolve, hostname: hostname() });
   } else {
     // Fetched here rather than by the loader: a module worker is neither of Emscripten's
     // 'web' (window) nor 'worker' (importScripts) environments.
-    const response = await fetch(new URL('simdr_wasm.wasm', dir));
-    if (!response.ok) throw new Error(`wasm: cannot fetch simdr_wasm.wasm (${response.status})`);
+    const response = await fetch(wasmUrl);
+    if (!response.ok) throw new Error(`wasm: cannot fetch ${wasmUrl} (${response.status})`);
     config.wasmBinary = await response.arrayBuffer();
-    config.locateFile = (p) => new URL(p, dir).href;
+    config.locateFile = (p) => new URL(p, wasmUrl).href;
     files = options.files ?? new OpfsFiles();
   }
   config.simdrFiles = files;
@@ -61,8 +73,10 @@ async function loadOnce(options) {
   OUT = M._simdr_wasm_out() >>> 0;
 }
 
-/** Loads the module (idempotent). `options.dir`: URL of the folder holding simdr_wasm.mjs
- *  (default: $SIMDR_WASM_DIR in Node, else build/wasm/wasm/ of this checkout). */
+/** Loads the module (idempotent). options: `dir` (URL of the folder holding simdr_wasm.mjs and
+ *  .wasm; default: $SIMDR_WASM_DIR in Node, else js/wasm/, else build/wasm/wasm/), or
+ *  `importModule` (() => import(...simdr_wasm.mjs)) with `wasmUrl`; `files`: the host file
+ *  object (default NodeFiles in Node, OpfsFiles in a browser). */
 export function load(options = {}) {
   if (M) return Promise.resolve();
   loading ??= loadOnce(options).catch((e) => {
@@ -72,7 +86,8 @@ export function load(options = {}) {
   return loading;
 }
 
-/** Browser: acquires the OPFS handles of `path` before openHandle(path) (OPFS is async). */
+/** Browser: acquires the OPFS handles of `path` before openHandle(path) (OPFS is async). Each
+ *  openHandle() needs its own prepare(); close() or a failed openHandle() releases them. */
 export async function prepare(path, opts = {}) {
   await load();
   if (files.prepare) await files.prepare(path, opts);
@@ -348,6 +363,7 @@ export function openHandle(path, opts = {}) {
   if (rc !== 0) {
     const e = error(rc);
     if (locked) files.unlock(path);
+    files.release?.(path);
     throw e;
   }
   return new WasmHandle(outU32(0), path, locked);

@@ -230,8 +230,10 @@ export class NodeFiles {
 /** OPFS sync access handles, in a dedicated worker. Handles can only be acquired
  *  asynchronously, so `await prepare(path, opts)` acquires them (the store file and its
  *  compaction sidecar `<path>.compact`) before the synchronous open, and `release(path)`
- *  closes them after the store is closed. A handle is exclusive: a second opener of the same
- *  file, in any worker or tab, fails in prepare() with NoModificationAllowedError, which
+ *  closes them after the store is closed (or its open failed). Every openHandle() pairs with
+ *  one prepare() and one release(): handles are counted, so a reader and a writer of one path
+ *  in one worker share the writer's handles. A handle is exclusive: a second opener of the same
+ *  file, in another worker or tab, fails in prepare() with NoModificationAllowedError, which
  *  open() reports as errc LOCKED. The same exclusivity keeps read-only openers out while a
  *  writer holds the file ({mode: 'read-only'} handles coexist only with each other). OPFS
  *  cannot delete synchronously: remove() is unsupported and the storage leaves an empty
@@ -239,7 +241,7 @@ export class NodeFiles {
 export class OpfsFiles {
   constructor() {
     this.lastErrno = 0;
-    /** @type {Map<string, {handle?: any, error?: number}>} path -> acquired handle */
+    /** @type {Map<string, {handle?: any, error?: number, readOnly?: boolean, refs: number}>} */
     this.pool = new Map();
     /** @type {Array<string|undefined>} id -> path */
     this.ids = [];
@@ -258,28 +260,37 @@ export class OpfsFiles {
   }
 
   async #acquire(path, create, readOnly) {
+    const held = this.pool.get(path);
+    if (held) {
+      held.refs++;
+      return;
+    }
     const parts = path.split('/').filter(Boolean);
     try {
       let dir = await navigator.storage.getDirectory();
       for (const d of parts.slice(0, -1)) dir = await dir.getDirectoryHandle(d, { create });
       const file = await dir.getFileHandle(parts.at(-1), { create });
       const handle = await file.createSyncAccessHandle(readOnly ? { mode: 'read-only' } : {});
-      this.pool.set(path, { handle });
+      this.pool.set(path, { handle, readOnly, refs: 1 });
     } catch (e) {
-      this.pool.set(path, { error: OpfsFiles.#errc(e) });
+      this.pool.set(path, { error: OpfsFiles.#errc(e), refs: 1 });
     }
   }
 
   /** Acquires the handles a store at `path` needs; errors surface at open(). */
   async prepare(path, { create = false, readOnly = false } = {}) {
     await this.#acquire(path, create, readOnly);
+    // The sidecar only beside a file that opened (so a failed open creates nothing); every
+    // sharer of a path sees the same outcome, which keeps release() symmetric.
     if (this.pool.get(path).handle) await this.#acquire(`${path}.compact`, !readOnly, readOnly);
   }
 
-  /** Closes the handles prepare() acquired (after the store is closed). */
+  /** Drops what one prepare() acquired; handles close when nobody holds them any more. */
   release(path) {
     for (const p of [path, `${path}.compact`]) {
-      this.pool.get(p)?.handle?.close();
+      const entry = this.pool.get(p);
+      if (!entry || --entry.refs > 0) continue;
+      entry.handle?.close();
       this.pool.delete(p);
     }
   }
@@ -288,6 +299,8 @@ export class OpfsFiles {
     const entry = this.pool.get(path);
     if (!entry) return -ERRC.fileNotFound;
     if (entry.error) return -entry.error;
+    // A writer cannot share the read-only handle a reader in this worker acquired first.
+    if (entry.readOnly && !(flags & READ_ONLY)) return -ERRC.locked;
     this.ids.push(path);
     return this.ids.length - 1;
   }
