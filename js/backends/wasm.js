@@ -21,6 +21,10 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+// Node built-ins, imported only under Node and hidden from bundlers (which would otherwise
+// warn about, or stub, node:fs in a browser build).
+const nodeImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ `node:${name}`);
+
 let M = null;        // the Emscripten module instance
 let loading = null;
 let files = null;    // the host file object (NodeFiles | OpfsFiles)
@@ -34,8 +38,8 @@ async function defaultDir() {
   const shipped = new URL('../wasm/', import.meta.url);
   const built = new URL('../../build/wasm/wasm/', import.meta.url);
   if (!isNode) return shipped;
-  const { pathToFileURL } = await import('node:url');
-  const { existsSync } = await import('node:fs');
+  const { pathToFileURL } = await nodeImport('url');
+  const { existsSync } = await nodeImport('fs');
   if (process.env.SIMDR_WASM_DIR) return pathToFileURL(process.env.SIMDR_WASM_DIR.replace(/\/?$/, '/'));
   return existsSync(new URL('simdr_wasm.wasm', shipped)) ? shipped : built;
 }
@@ -53,11 +57,11 @@ async function loadOnce(options) {
   const { default: factory } = await importModule();
   const config = {};
   if (isNode) {
-    const fs = await import('node:fs');
+    const fs = await nodeImport('fs');
     // The loader would fetch() a file path under Node 20: hand it the bytes instead.
     config.wasmBinary = fs.readFileSync(wasmUrl);
-    const { resolve } = await import('node:path');
-    const { hostname } = await import('node:os');
+    const { resolve } = await nodeImport('path');
+    const { hostname } = await nodeImport('os');
     files = options.files ?? new NodeFiles(fs, { resolve, hostname: hostname() });
   } else {
     // Fetched here rather than by the loader: a module worker is neither of Emscripten's
