@@ -82,7 +82,8 @@ tier_browser() {
   build_preset wasm --target simdr_wasm
   build_preset dev --target simdr_inspect
   (cd tests/browser && npm ci --no-audit --no-fund >/dev/null)
-  SIMDR_INSPECT=$root/build/dev/tools/simdr-inspect node --test tests/browser/
+  # A hung browser fails its test file instead of the whole run.
+  SIMDR_INSPECT=$root/build/dev/tools/simdr-inspect node --test --test-timeout=120000 tests/browser/
 }
 
 tier_fuzz() {

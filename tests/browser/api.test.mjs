@@ -13,7 +13,7 @@ const server = skip ? null : await serve(PORT);
 after(() => server?.close());
 
 async function session(t) {
-  const s = await launch(profile(t), PORT);
+  const s = await launch(profile(), PORT);
   t.after(() => s.context.close());
   return s;
 }

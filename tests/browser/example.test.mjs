@@ -39,7 +39,7 @@ test('examples/browser: vite build of the packed package works in Chromium', { s
   assert.ok(assets.filter((f) => f.startsWith('worker')).length >= 2, 'both workers were bundled');
 
   server = await serve(PORT, dist);
-  const s = await launch(profile(t), PORT, '/index.html');
+  const s = await launch(profile(), PORT, '/index.html');
   t.after(() => s.context.close());
   await s.page.waitForFunction(() => window.simdrResult !== undefined, null, { timeout: 30_000 });
   const result = await s.page.evaluate(() => window.simdrResult);

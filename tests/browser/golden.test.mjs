@@ -22,7 +22,7 @@ const goodDir = path.join(root, 'tests/golden/good');
 const inspect = process.env.SIMDR_INSPECT ?? path.join(root, 'build/dev/tools/simdr-inspect');
 
 test('golden files copied into OPFS open with identical bytes and the values of their dumps', { skip }, async (t) => {
-  const s = await launch(profile(t), PORT);
+  const s = await launch(profile(), PORT);
   t.after(() => s.context.close());
   const names = fs.readdirSync(goodDir).filter((n) => n.endsWith('.simdr'));
   assert.ok(names.length > 0);
@@ -64,7 +64,7 @@ test('a file written in the browser passes native verify and reads identically n
     t.skip(`no native ${inspect} (cmake --build --preset dev --target simdr_inspect)`);
     return;
   }
-  const s = await launch(profile(t), PORT);
+  const s = await launch(profile(), PORT);
   t.after(() => s.context.close());
   const r = await inWorker(s.page, 0, async (api) => {
     const db = await api.open('out/w.simdr', { alignment: 16 });

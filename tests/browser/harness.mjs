@@ -57,10 +57,12 @@ export function serve(port, base = root) {
   });
 }
 
-/** A fresh profile folder, removed when the test ends. */
-export function profile(t) {
+/** A fresh profile folder, removed at process exit: after the test's own after() hooks have
+ *  closed Chromium (removing it while Chromium still writes there fails with ENOTEMPTY, and a
+ *  failed hook would leave Chromium running and the test file hanging). */
+export function profile() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simdr-chromium-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
   return dir;
 }
 
@@ -88,12 +90,16 @@ export async function inWorker(page, worker, fn, ...fnArgs) {
     const target = globalThis.workers[w];
     const id = Math.random();
     return new Promise((resolve) => {
-      const on = ({ data }) => {
-        if (data.id !== id) return;
+      const done = (data) => {
         target.removeEventListener('message', on);
+        target.removeEventListener('error', fail);
         resolve(data);
       };
+      const on = ({ data }) => { if (data.id === id) done(data); };
+      // A worker that fails to load or throws outside a call answers nothing: say so.
+      const fail = (e) => done({ ok: false, error: `worker error: ${e.message || 'it failed to load'}` });
       target.addEventListener('message', on);
+      target.addEventListener('error', fail);
       target.postMessage({ id, src, args: a });
     });
   }, [worker, fn.toString(), fnArgs]);

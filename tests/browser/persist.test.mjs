@@ -32,7 +32,7 @@ const read = async (api) => {
 const expected = { size: 900 + 2 + 1, k1: 'value 1', k10: false, m2: 'two', after: 'compaction' };
 
 test('persists across a page reload and a browser restart', { skip }, async (t) => {
-  const dir = profile(t);
+  const dir = profile();
   let s = await launch(dir, PORT);
   await inWorker(s.page, 0, write);
   await s.page.reload();
@@ -47,7 +47,7 @@ test('persists across a page reload and a browser restart', { skip }, async (t) 
 });
 
 test('values of 64 MiB and more, written, read back and reopened', { skip }, async (t) => {
-  const s = await launch(profile(t), PORT);
+  const s = await launch(profile(), PORT);
   t.after(() => s.context.close());
   const r = await inWorker(s.page, 0, async (api) => {
     const sizes = [64 << 20, (96 << 20) + 3];
@@ -79,7 +79,7 @@ test('values of 64 MiB and more, written, read back and reopened', { skip }, asy
 });
 
 test('a million small entries in batches of 10,000', { skip }, async (t) => {
-  const s = await launch(profile(t), PORT);
+  const s = await launch(profile(), PORT);
   t.after(() => s.context.close());
   const r = await inWorker(s.page, 0, async (api) => {
     const N = 1_000_000;
