@@ -13,9 +13,9 @@ const READ_ONLY = 2;
 
 /** node:fs, for the wasm build under Node. Node has no flock(), so writers are kept apart by a
  *  lock file instead: lock(path) creates `<path>.lock` exclusively (O_CREAT|O_EXCL) holding
- *  "<pid> <hostname>", unlock(path) removes it, and every lock still held is removed at process
- *  exit. A lock file whose pid no longer runs on this host is stale (its process was killed)
- *  and is taken over. This excludes other wasm-backend processes only: native handles use
+ *  "<pid> <hostname> <starttime>", unlock(path) removes it, and every lock still held is removed
+ *  at process exit. A lock file whose process no longer runs on this host (killed; its pid
+ *  gone or reused, told apart by the start time on Linux) is stale and is taken over. This excludes other wasm-backend processes only: native handles use
  *  flock() and do not see lock files. Within one wasm instance the storage itself also refuses
  *  a second writer (errc LOCKED). */
 export class NodeFiles {
@@ -33,10 +33,10 @@ export class NodeFiles {
   }
 
   /** Takes the writer lock of `path`: 0, or -errc (LOCKED, with `lockHolder` set to the
-   *  holder's "pid hostname", or an I/O failure). */
+   *  holder's "pid hostname starttime", or an I/O failure). */
   lock(path) {
     const file = `${this.resolve(path)}.lock`;
-    const me = `${process.pid} ${this.hostname}\n`;
+    const me = `${process.pid} ${this.hostname} ${this.#startTime(process.pid)}\n`;
     this.lockHolder = '';
     for (let attempt = 0; attempt < 3; attempt++) {
       let fd;
@@ -109,20 +109,34 @@ export class NodeFiles {
     }
   }
 
-  /** Whether the lock text "pid hostname" names a process that no longer runs here. A lock
-   *  from another host, or unreadable, is never stale (its holder cannot be checked). A lock
-   *  file being written (empty for an instant) is not stale either. */
+  /** The start time of process `pid` (Linux: field 22 of /proc/<pid>/stat, in clock ticks
+   *  since boot), or '' where that cannot be read. With the pid it names one process even
+   *  after the pid is reused. */
+  #startTime(pid) {
+    try {
+      const stat = this.fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+    } catch {
+      return '';
+    }
+  }
+
+  /** Whether the lock text "pid hostname starttime" names a process that no longer runs on
+   *  this host: its pid is gone, or now belongs to a process started at another time (a
+   *  reused pid). A lock from another host, or unreadable, is never stale (its holder cannot
+   *  be checked). A lock file being written (empty for an instant) is not stale either. */
   #isStale(text) {
-    const m = /^(\d+) ?(.*)\n$/.exec(text);
+    const m = /^(\d+) ([^ \n]*)(?: (\d*))?\n$/.exec(text);
     if (!m || m[2] !== this.hostname) return false;
     const pid = Number(m[1]);
-    if (pid === process.pid) return false;
     try {
       process.kill(pid, 0);
-      return false;
     } catch (e) {
       return e?.code === 'ESRCH';
     }
+    const recorded = m[3] ?? '';
+    const now = this.#startTime(pid);
+    return recorded !== '' && now !== '' && recorded !== now;
   }
 
   #fail(e) {
