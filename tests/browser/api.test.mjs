@@ -156,8 +156,8 @@ test('views: detached on close, compaction and memory growth; never other bytes'
   assert.deepEqual(r, { compact: [0, 0], grew: true, growth: 0, wrong: 0, detached: 100, close: 0 });
 });
 
-test('LOCKED: a second worker, and openAsync from the page, while a worker holds the file', { skip }, async (t) => {
-  const { page } = await session(t);
+test('LOCKED: a second worker, openAsync from the page, another tab, while a worker holds the file', { skip }, async (t) => {
+  const { page, context } = await session(t);
   await inWorker(page, 0, async (api) => {
     api.state.db = await api.open('lock/l.simdr');
     api.state.db.put('k', 'v');
@@ -179,6 +179,14 @@ test('LOCKED: a second worker, and openAsync from the page, while a worker holds
     try { await api.openAsync('lock/l.simdr'); return 'opened'; } catch (e) { return e.code; }
   });
   assert.equal(fromPage, 'LOCKED');
+  // Another tab of the same origin.
+  const tab = await context.newPage();
+  await tab.goto(page.url());
+  const fromTab = await inWorker(tab, 0, async (api) => {
+    try { await api.open('lock/l.simdr'); return 'opened'; } catch (e) { return e.code; }
+  });
+  assert.equal(fromTab, 'LOCKED', 'a worker of another tab');
+  await tab.close();
   await inWorker(page, 0, async (api) => api.state.db.close());
   const after = await inWorker(page, 1, async (api) => {
     const db = await api.open('lock/l.simdr');
