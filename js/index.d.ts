@@ -148,8 +148,9 @@ export function open(name: string, options?: OpenOptions): Promise<Store>;
 /** Node only; browsers throw SimdrError UNSUPPORTED (OPFS handles are acquired asynchronously). */
 export function openSync(name: string, options?: OpenOptions): Store;
 /**
- * Browsers (the main thread included): runs the store on OPFS in a new dedicated worker and
- * returns its methods as promises. Node: not available, rejects with SimdrError UNSUPPORTED.
+ * Runs the store in a worker and returns its methods as promises. Browsers (the main thread
+ * included): a new dedicated worker, the store on OPFS. Node: a worker thread on the same
+ * backend (its calls are off the main thread; only pending calls keep the process alive).
  */
 export function openAsync(name: string, options?: OpenOptions): Promise<AsyncStore>;
 /** The active backend, or null when none could load. */
