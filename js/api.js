@@ -4,6 +4,7 @@ import { SimdrError } from './errors.js';
 import { Store, normaliseOptions } from './store.js';
 
 const ERRC_UNSUPPORTED = 52;
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 /**
  * @param {object | null} mod  a loaded backend module, or null when none could load
@@ -23,10 +24,28 @@ export function makeApi(mod, why = '') {
     return openSync(name, options);
   }
 
+  // Node: the store on a worker thread running the same backend (js/node_worker.js); the
+  // browser entry (js/browser.js) has its own openAsync over a dedicated Worker.
   async function openAsync(name, options) {
     normaliseOptions(name, options);
-    throw new SimdrError(ERRC_UNSUPPORTED,
-      'openAsync (a store in a worker behind a promise proxy) is not available in Node yet: use open()');
+    if (!mod) throw unavailable();
+    if (!isNode) throw new SimdrError(ERRC_UNSUPPORTED, 'openAsync: use the browser entry (js/browser.js)');
+    const [{ Worker }, { openOnPort }] = await Promise.all([
+      import(/* webpackIgnore: true */ /* @vite-ignore */ `node:${'worker_threads'}`),
+      import('./async_store.js'),
+    ]);
+    const worker = new Worker(new URL('./node_worker.js', import.meta.url),
+      { workerData: { backend: mod.name } });
+    worker.unref();  // only pending calls keep the process alive (port.busy)
+    const port = {
+      post: (message, transfer) => worker.postMessage(message, transfer),
+      terminate: () => worker.terminate(),
+      busy: (isBusy) => (isBusy ? worker.ref() : worker.unref()),
+    };
+    worker.on('message', (data) => port.onmessage(data));
+    worker.on('error', (e) => port.onerror(e?.message ?? String(e)));
+    worker.on('exit', (code) => port.onerror(`it exited with code ${code}`));
+    return openOnPort(port, name, options);
   }
 
   return { open, openSync, openAsync, backend: mod ? mod.name : null };

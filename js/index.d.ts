@@ -1,4 +1,5 @@
-// Types of simd-r-drive (js/index.js, js/wasm.js). See docs/js.md.
+// Types of simd-r-drive (js/index.js and js/wasm.js in Node; js/browser.js in browsers). See
+// docs/js.md.
 
 /** A key: a string (stored as UTF-8) or bytes. 1 to 65,535 bytes. */
 export type Key = string | Uint8Array;
@@ -93,10 +94,65 @@ export class Store {
   close(): void;
 }
 
+/**
+ * The store run by a dedicated worker, behind promises (openAsync). Every method checks its
+ * arguments first (rejecting with TypeError/RangeError), then posts to the worker. Values come
+ * back as copies that own their bytes (transferred ArrayBuffers), never views.
+ */
+export interface AsyncStore {
+  readonly backend: BackendName;
+  readonly path: string;
+  readonly readOnly: boolean;
+  /** True once close() ran or the worker failed. */
+  readonly closed: boolean;
+  /** Always false: values are copies. */
+  readonly zeroCopy: false;
+  /** Live keys. */
+  readonly size: Promise<number>;
+  /** Bytes of the file. */
+  readonly fileSize: Promise<number>;
+
+  put(key: Key, value: Value): Promise<void>;
+  /** All pairs in one crash-atomic commit. */
+  putMany(entries: Iterable<readonly [Key, Value]>): Promise<void>;
+  putManyAsync(entries: Iterable<readonly [Key, Value]>): Promise<void>;
+  /** A copy of the value, or undefined. */
+  get(key: Key): Promise<Uint8Array | undefined>;
+  /** A copy typed as `type`; rejects with RangeError when the length does not fit. */
+  get<T extends TypedArrayConstructor>(key: Key, type: T): Promise<InstanceType<T> | undefined>;
+  getCopy(key: Key): Promise<Uint8Array | undefined>;
+  getMany(keys: Iterable<Key>): Promise<Array<Uint8Array | undefined>>;
+  getMany<T extends TypedArrayConstructor>(keys: Iterable<Key>, type: T): Promise<Array<InstanceType<T> | undefined>>;
+  has(key: Key): Promise<boolean>;
+  delete(key: Key): Promise<boolean>;
+  /** Live keys (copies), fetched from the worker in batches. */
+  keys(): AsyncIterableIterator<Uint8Array>;
+  /** Live [key, value] pairs (copies), fetched from the worker in batches. */
+  entries(): AsyncIterableIterator<[Uint8Array, Uint8Array]>;
+  [Symbol.asyncIterator](): AsyncIterableIterator<[Uint8Array, Uint8Array]>;
+  compact(): Promise<void>;
+  verify(): Promise<void>;
+  flush(): Promise<void>;
+  flushAsync(): Promise<void>;
+  refresh(): Promise<boolean>;
+  /** Closes the store and terminates its worker. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a store. Node: the native addon (or wasm on node:fs). Browsers: in a dedicated worker,
+ * the wasm build on OPFS (`name` is an OPFS path); elsewhere (the main thread) rejects with
+ * SimdrError OPFS_UNAVAILABLE: use openAsync.
+ */
 export function open(name: string, options?: OpenOptions): Promise<Store>;
+/** Node only; browsers throw SimdrError UNSUPPORTED (OPFS handles are acquired asynchronously). */
 export function openSync(name: string, options?: OpenOptions): Store;
-/** Not available in Node yet: rejects with SimdrError UNSUPPORTED. */
-export function openAsync(name: string, options?: OpenOptions): Promise<never>;
+/**
+ * Runs the store in a worker and returns its methods as promises. Browsers (the main thread
+ * included): a new dedicated worker, the store on OPFS. Node: a worker thread on the same
+ * backend (its calls are off the main thread; only pending calls keep the process alive).
+ */
+export function openAsync(name: string, options?: OpenOptions): Promise<AsyncStore>;
 /** The active backend, or null when none could load. */
 export const backend: BackendName | null;
 

@@ -79,10 +79,13 @@ tier_wasm() {
 }
 
 tier_browser() {
-  step "tier 5c: the wasm backend on OPFS in headless Chromium (playwright-core)"
+  step "tier 5c: the public browser API on OPFS in headless Chromium (playwright-core)"
+  # The golden test checks browser-written files with the native simdr-inspect of tier 1.
   build_preset wasm --target simdr_wasm
+  build_preset dev --target simdr_inspect
   (cd tests/browser && npm ci --no-audit --no-fund >/dev/null)
-  node --test tests/browser/
+  # A hung browser fails its test file instead of the whole run.
+  SIMDR_INSPECT=$root/build/dev/tools/simdr-inspect node --test --test-timeout=120000 tests/browser/
 }
 
 tier_fuzz() {
@@ -133,6 +136,8 @@ tier_node() {
   node --test --expose-gc tests/js/
   SIMDR_BACKEND=native SIMDR_NODE_COPY=1 node --test --expose-gc tests/js/store.test.js
   npm run test:types
+  # The npm tarball (prepack builds and ships the wasm module) installs in a fresh folder; both backends work there.
+  SIMDR_JOBS=$jobs tests/package/check_tarball.sh
 }
 
 cmd=${1:-help}

@@ -9,7 +9,9 @@
 // js_files.js), so a view never shows other bytes. Never hold a view across another call.
 //
 // Locking: one writer per path per wasm instance (LOCKED). OPFS handles are exclusive across
-// workers and tabs (LOCKED). node:fs has no advisory lock: other processes are not kept out.
+// workers and tabs (LOCKED). On node:fs a writer holds the lock file `<path>.lock` (NodeFiles
+// in wasm_files.js), which keeps out other wasm-backend processes, but not native handles
+// (those use flock()).
 import { SimdrError } from '../errors.js';
 import { NodeFiles, OpfsFiles } from './wasm_files.js';
 
@@ -19,6 +21,10 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+// Node built-ins, imported only under Node and hidden from bundlers (which would otherwise
+// warn about, or stub, node:fs in a browser build).
+const nodeImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ `node:${name}`);
+
 let M = null;        // the Emscripten module instance
 let loading = null;
 let files = null;    // the host file object (NodeFiles | OpfsFiles)
@@ -26,30 +32,44 @@ let OUT = 0;         // address of the out-record (exports.cpp: out_record)
 let scratchPtr = 0;
 let scratchCap = 0;
 
+/** The folder holding simdr_wasm.{mjs,wasm}: $SIMDR_WASM_DIR (Node) when set, else js/wasm/
+ *  (the copy `npm pack` ships; tools/copy-wasm.js), else build/wasm/wasm/ of a checkout. */
 async function defaultDir() {
-  if (isNode && process.env.SIMDR_WASM_DIR) {
-    const { pathToFileURL } = await import('node:url');
-    return pathToFileURL(process.env.SIMDR_WASM_DIR.replace(/\/?$/, '/'));
-  }
-  return new URL('../../build/wasm/wasm/', import.meta.url);
+  const shipped = new URL('../wasm/', import.meta.url);
+  const built = new URL('../../build/wasm/wasm/', import.meta.url);
+  if (!isNode) return shipped;
+  const { pathToFileURL } = await nodeImport('url');
+  const { existsSync } = await nodeImport('fs');
+  if (process.env.SIMDR_WASM_DIR) return pathToFileURL(process.env.SIMDR_WASM_DIR.replace(/\/?$/, '/'));
+  return existsSync(new URL('simdr_wasm.wasm', shipped)) ? shipped : built;
 }
 
 async function loadOnce(options) {
-  const dir = options.dir ? new URL(options.dir) : await defaultDir();
-  const { default: factory } = await import(new URL('simdr_wasm.mjs', dir).href);
+  // options.importModule + options.wasmUrl: literal references a bundler can follow
+  // (js/browser_open.js); otherwise simdr_wasm.{mjs,wasm} in options.dir or defaultDir().
+  let importModule = options.importModule;
+  let wasmUrl = options.wasmUrl;
+  if (!importModule) {
+    const dir = options.dir ? new URL(options.dir) : await defaultDir();
+    importModule = () => import(new URL('simdr_wasm.mjs', dir).href);
+    wasmUrl = new URL('simdr_wasm.wasm', dir);
+  }
+  const { default: factory } = await importModule();
   const config = {};
   if (isNode) {
-    const fs = await import('node:fs');
+    const fs = await nodeImport('fs');
     // The loader would fetch() a file path under Node 20: hand it the bytes instead.
-    config.wasmBinary = fs.readFileSync(new URL('simdr_wasm.wasm', dir));
-    files = options.files ?? new NodeFiles(fs);
+    config.wasmBinary = fs.readFileSync(wasmUrl);
+    const { resolve } = await nodeImport('path');
+    const { hostname } = await nodeImport('os');
+    files = options.files ?? new NodeFiles(fs, { resolve, hostname: hostname() });
   } else {
     // Fetched here rather than by the loader: a module worker is neither of Emscripten's
     // 'web' (window) nor 'worker' (importScripts) environments.
-    const response = await fetch(new URL('simdr_wasm.wasm', dir));
-    if (!response.ok) throw new Error(`wasm: cannot fetch simdr_wasm.wasm (${response.status})`);
+    const response = await fetch(wasmUrl);
+    if (!response.ok) throw new Error(`wasm: cannot fetch ${wasmUrl} (${response.status})`);
     config.wasmBinary = await response.arrayBuffer();
-    config.locateFile = (p) => new URL(p, dir).href;
+    config.locateFile = (p) => new URL(p, wasmUrl).href;
     files = options.files ?? new OpfsFiles();
   }
   config.simdrFiles = files;
@@ -57,8 +77,10 @@ async function loadOnce(options) {
   OUT = M._simdr_wasm_out() >>> 0;
 }
 
-/** Loads the module (idempotent). `options.dir`: URL of the folder holding simdr_wasm.mjs
- *  (default: $SIMDR_WASM_DIR in Node, else build/wasm/wasm/ of this checkout). */
+/** Loads the module (idempotent). options: `dir` (URL of the folder holding simdr_wasm.mjs and
+ *  .wasm; default: $SIMDR_WASM_DIR in Node, else js/wasm/, else build/wasm/wasm/), or
+ *  `importModule` (() => import(...simdr_wasm.mjs)) with `wasmUrl`; `files`: the host file
+ *  object (default NodeFiles in Node, OpfsFiles in a browser). */
 export function load(options = {}) {
   if (M) return Promise.resolve();
   loading ??= loadOnce(options).catch((e) => {
@@ -68,7 +90,8 @@ export function load(options = {}) {
   return loading;
 }
 
-/** Browser: acquires the OPFS handles of `path` before openHandle(path) (OPFS is async). */
+/** Browser: acquires the OPFS handles of `path` before openHandle(path) (OPFS is async). Each
+ *  openHandle() needs its own prepare(); close() or a failed openHandle() releases them. */
 export async function prepare(path, opts = {}) {
   await load();
   if (files.prepare) await files.prepare(path, opts);
@@ -147,10 +170,12 @@ const iterators = new FinalizationRegistry((it) => {
 class WasmHandle {
   #h;
   #path;
+  #locked;
 
-  constructor(h, path) {
+  constructor(h, path, locked) {
     this.#h = h;
     this.#path = path;
+    this.#locked = locked;
   }
 
   #handle() {
@@ -309,6 +334,7 @@ class WasmHandle {
     const h = this.#h;
     this.#h = 0;
     const rc = M._simdr_wasm_close(h);
+    if (this.#locked) files.unlock(this.#path);
     files.release?.(this.#path);
     check(rc);
   }
@@ -323,6 +349,26 @@ export function openHandle(path, opts = {}) {
   const p = scratch(bytes.length);
   M.HEAPU8.set(bytes, p);
   const flags = (opts.create ? 1 : 0) | (opts.readOnly ? 2 : 0) | (opts.durability === 1 ? 4 : 0);
-  check(M._simdr_wasm_open(p, bytes.length, flags, opts.alignment ?? 64, opts.reserve ?? 0));
-  return new WasmHandle(outU32(0), path);
+  // The host's cross-process writer lock comes first, before the storage touches any file
+  // (it may clean up a compaction sidecar).
+  const locked = !opts.readOnly && typeof files.lock === 'function';
+  if (locked) {
+    const lrc = files.lock(path);
+    if (lrc < 0) {
+      if (-lrc === 22) {
+        throw new SimdrError(22, `wasm: ${path} is already open for writing` +
+          (files.lockHolder ? ` (lock file ${path}.lock held by pid and host ${files.lockHolder})` : ''));
+      }
+      throw new SimdrError(-lrc, `wasm: cannot take the lock file ${path}.lock`,
+        { errno: files.lastErrno });
+    }
+  }
+  const rc = M._simdr_wasm_open(p, bytes.length, flags, opts.alignment ?? 64, opts.reserve ?? 0);
+  if (rc !== 0) {
+    const e = error(rc);
+    if (locked) files.unlock(path);
+    files.release?.(path);
+    throw e;
+  }
+  return new WasmHandle(outU32(0), path, locked);
 }

@@ -17,7 +17,7 @@ for (const b of await backends()) {
     test(`${b.name} backend`, { skip: `the ${b.name} backend cannot load here: ${b.missing}` }, () => {});
     continue;
   }
-  const { open, openSync } = b.api;
+  const { open, openSync, openAsync } = b.api;
 
   describe(`${b.name} backend`, () => {
     const dir = tempDir();
@@ -288,6 +288,64 @@ for (const b of await backends()) {
       }
       const w = await open(path);  // the lock went with the process
       w.close();
+    });
+
+    test('LOCKED: the lock goes with a killed process (SIGKILL)', async () => {
+      const path = fresh();
+      const child = spawn(process.execPath, [join(here, 'hold_writer.js'), path, b.name],
+        { stdio: ['pipe', 'pipe', 'inherit'] });
+      await new Promise((resolve, reject) => {
+        child.stdout.once('data', resolve);
+        child.once('exit', (c) => reject(new Error(`child exited with ${c}`)));
+      });
+      await assert.rejects(open(path), { code: 'LOCKED' });
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+      const w = await open(path);  // native: flock went with the process; wasm: stale lock file
+      assert.equal(text(w.get('held')), 'yes');
+      w.close();
+    });
+
+    test('openAsync: the store on a worker thread, methods as Promises, values as copies', async () => {
+      const path = fresh();
+      const db = await openAsync(path, { durability: 'commit' });
+      assert.deepEqual([db.backend, db.path, db.readOnly, db.zeroCopy, db.closed], [b.name, path, false, false, false]);
+      await db.put('k1', 'v1');
+      await db.put(new Uint8Array([1, 2]), new Float32Array([0.5, 4]));
+      await db.putMany([['a', 'A'], ['b', new Uint8Array([1, 2, 3])]]);
+      assert.equal(text(await db.get('k1')), 'v1');
+      assert.deepEqual([...await db.get(new Uint8Array([1, 2]), Float32Array)], [0.5, 4]);
+      const copy = await db.getCopy('b');
+      assert.equal(copy.byteLength, copy.buffer.byteLength, 'a copy that owns exactly its bytes');
+      assert.deepEqual((await db.getMany(['a', 'zz'])).map(text), ['A', undefined]);
+      assert.deepEqual([await db.has('a'), await db.delete('a'), await db.has('a')], [true, true, false]);
+      assert.equal(await db.size, 3);
+      assert.ok((await db.fileSize) > 64);
+      for (let i = 0; i < 2500; i++) await db.put(`n${i}`, `${i}`);
+      let n = 0;
+      for await (const [k, v] of db) if (text(k) === `n${text(v)}`) n++;
+      assert.equal(n, 2500, 'iterates across batches');
+      const keys = [];
+      for await (const k of db.keys()) { keys.push(k); if (keys.length === 3) break; }
+      assert.equal(keys.length, 3, 'an iteration left early');
+      await db.compact();
+      await db.verify();
+      await db.flush();
+      await assert.rejects(db.put(42, 'x'), TypeError);
+      await assert.rejects(db.get('k1', Array), TypeError);
+      await assert.rejects(db.get('b', Float32Array), RangeError);
+      await assert.rejects(openAsync(path), { code: 'LOCKED' });
+      await assert.rejects(open(path), { code: 'LOCKED' }, 'the worker holds the writer lock');
+      await db.close();
+      await db.close();
+      assert.equal(db.closed, true);
+      await assert.rejects(db.get('k1'), (e) => e instanceof SimdrError && e.code === 'CLOSED');
+      const ro = await openAsync(path, { readOnly: true });
+      assert.equal(text(await ro.get('n2499')), '2499');
+      await assert.rejects(ro.put('x', 'y'), { code: 'READ_ONLY' });
+      await ro.close();
+      await assert.rejects(openAsync(join(dir, 'none.simdr'), { create: false }), { code: 'FILE_NOT_FOUND' });
+      await assert.rejects(openAsync(''), RangeError);
     });
 
     test('LOCKED: a second writer in the same process', async () => {

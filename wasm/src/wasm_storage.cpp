@@ -27,7 +27,8 @@
 //
 // LOCKING. One writer per path within this wasm instance (a table of paths held). Across
 // instances the host decides: OPFS sync access handles are exclusive (a second opener gets
-// errc::locked); node:fs has no advisory lock (documented in js/backends/wasm.js).
+// errc::locked); on node:fs the JS host takes a lock file before opening (NodeFiles in
+// js/backends/wasm_files.js; docs/js.md).
 #include "wasm_storage.hpp"
 
 #include <algorithm>

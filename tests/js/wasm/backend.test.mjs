@@ -390,3 +390,56 @@ test('a file written through wasm passes the native simdr-inspect verify', (t) =
   assert.match(stat, /^live_keys: 242$/m);
   assert.match(stat, /^tombstones: 0$/m, 'compacted');
 });
+
+test('node:fs lock files: held, stale (dead or reused pid) taken over, other host respected', (t) => {
+  const dir = tmpdir(t);
+  const p = path.join(dir, 'l.simdr');
+  const host = { resolve: path.resolve, hostname: os.hostname() };
+  const a = new NodeFiles(fs, host);
+  const b = new NodeFiles(fs, host);
+  const stat = fs.readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+  const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  const mine = `${process.pid} ${os.hostname()} ${start}\n`;
+  assert.equal(a.lock(p), 0);
+  assert.equal(fs.readFileSync(`${p}.lock`, 'utf8'), mine);
+  assert.equal(b.lock(p), -22, 'held by a live process (this one)');
+  assert.equal(b.lockHolder, mine.trim());
+  a.unlock(p);
+  assert.equal(fs.existsSync(`${p}.lock`), false, 'unlock removes the lock file');
+
+  // A pid that no longer runs: a child that has exited.
+  const dead = JSON.parse(execFileSync(process.execPath, ['-e', 'console.log(process.pid)']));
+  fs.writeFileSync(`${p}.lock`, `${dead} ${os.hostname()} 12345\n`);
+  assert.equal(b.lock(p), 0, 'a stale lock (dead pid) is taken over');
+  assert.equal(fs.readFileSync(`${p}.lock`, 'utf8'), mine);
+  b.unlock(p);
+  // A live pid started at another time: the pid was reused after the holder died.
+  fs.writeFileSync(`${p}.lock`, `${process.pid} ${os.hostname()} 1\n`);
+  assert.equal(b.lock(p), 0, 'a stale lock (reused pid) is taken over');
+  b.unlock(p);
+  // Without a start time (an older lock), a live pid holds.
+  fs.writeFileSync(`${p}.lock`, `${process.pid} ${os.hostname()}\n`);
+  assert.equal(b.lock(p), -22);
+
+  // Another host's lock cannot be checked: it holds. So does an unreadable (empty) one.
+  fs.writeFileSync(`${p}.lock`, `${dead} some-other-host 1\n`);
+  assert.equal(a.lock(p), -22);
+  fs.writeFileSync(`${p}.lock`, '');
+  assert.equal(a.lock(p), -22);
+  fs.rmSync(`${p}.lock`);
+  assert.deepEqual(fs.readdirSync(dir), [], 'no lock file or leftover behind');
+});
+
+test('openHandle takes the lock file for writers only and drops it on close and on failure', (t) => {
+  const p = path.join(tmpdir(t), 'w.simdr');
+  const w = wasm.openHandle(p, { create: true });
+  assert.ok(fs.existsSync(`${p}.lock`));
+  const r = wasm.openHandle(p, { readOnly: true });
+  r.close();
+  assert.ok(fs.existsSync(`${p}.lock`), 'closing a reader leaves the writer lock');
+  throwsCode(() => wasm.openHandle(p, {}), 'LOCKED');
+  w.close();
+  assert.equal(fs.existsSync(`${p}.lock`), false);
+  throwsCode(() => wasm.openHandle(path.join(path.dirname(p), 'missing.simdr'), {}), 'FILE_NOT_FOUND');
+  assert.equal(fs.existsSync(path.join(path.dirname(p), 'missing.simdr.lock')), false);
+});
