@@ -33,23 +33,56 @@ export async function load() {
 
 let Handle = null;
 
+/** Longest key the fast get takes (longer keys go through the addon's string conversion). */
+const FAST_KEY_CAP = 1024;
+
 /**
- * The addon's Store with a faster get(): when the value lies in the external buffer this
- * handle already holds (the usual case), the addon only reports (offset, length) and the view
- * is built here, which V8 does far faster than an N-API call can.
+ * The addon's Store with a faster get(). The key goes to the addon through a scratch buffer
+ * (ASCII strings written here byte by byte, Uint8Arrays copied), read by a plain bound function
+ * with no arguments: no N-API string conversion or object unwrapping. When the value lies in
+ * the external buffer this handle already holds (the usual case), the addon only reports
+ * (offset, length) and the view is built here, which V8 does far faster than an N-API call.
  */
 function handleClass() {
   return class NativeHandle extends binding.Store {
-    #out = new Uint32Array(3);
+    #scratch = new ArrayBuffer(16 + FAST_KEY_CAP);
+    // [offset, length, adopt flag, key length]: see fast_get_state in native/node/addon.cpp.
+    #out = new Uint32Array(this.#scratch, 0, 4);
+    #key = new Uint8Array(this.#scratch, 16, FAST_KEY_CAP);
+    #fastGet;
     #buffer = null;
     constructor(...args) {
       super(...args);
       this.setFastOutput(this.#out);
+      this.#fastGet = this.bindFastGet(this.#scratch);
     }
     get(key) {
-      const r = this.getFast(key);
+      const n = key.length;
+      if (n <= FAST_KEY_CAP) {
+        const kb = this.#key;
+        let i = 0;
+        if (typeof key === 'string') {
+          for (; i < n; i++) {
+            const c = key.charCodeAt(i);
+            if (c > 0x7f) break;
+            kb[i] = c;
+          }
+        } else {
+          kb.set(key);
+          i = n;
+        }
+        if (i === n) {
+          this.#out[3] = n;
+          const r = this.#fastGet();
+          if (r === 0) return new Uint8Array(this.#buffer, this.#out[0], this.#out[1]);
+          if (r !== -2) return this.#adopt(r);
+        }
+      }
+      return this.#adopt(this.getFast(key));
+    }
+    #adopt(r) {
+      if (r !== undefined && r !== 0 && this.#out[2] === 1) this.#buffer = r.buffer;
       if (r === 0) return new Uint8Array(this.#buffer, this.#out[0], this.#out[1]);
-      if (r !== undefined && this.#out[2] === 1) this.#buffer = r.buffer;
       return r;
     }
     close() {

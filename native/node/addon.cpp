@@ -471,6 +471,67 @@ class commit_worker : public Napi::AsyncWorker {
   simdr::status status_;
 };
 
+// ---- the bound fast get ---------------------------------------------------------------------------
+
+// A get that crosses into the addon as cheaply as Node-API allows: a plain function (no
+// ObjectWrap unwrap, no arguments, no string conversion) bound to one store, whose key JS has
+// already written into a scratch ArrayBuffer: bytes [0, 16) are four uint32 slots (offset,
+// length, adopt flag, key length), the key's bytes follow. JS takes this path for ASCII string
+// keys and Uint8Array keys that fit (js/backends/native.js), the only copy being the key into
+// the scratch. Returns what getFast returns, or -2 when JS must take the slow path instead
+// (closed, an error to throw with its details, a copy that failed to allocate).
+struct fast_get_state {
+  std::shared_ptr<native_store> st;
+  napi_ref scratch = nullptr;  // strong: the slots and key bytes below point into it
+  std::uint32_t* slots = nullptr;
+  const std::byte* key = nullptr;
+  std::size_t key_cap = 0;
+
+  static napi_value call(napi_env env, napi_callback_info info) {
+    std::size_t argc = 0;
+    void* data = nullptr;
+    napi_get_cb_info(env, info, &argc, nullptr, nullptr, &data);
+    auto* f = static_cast<fast_get_state*>(data);
+    native_store& s = *f->st;
+    napi_value out;
+    const std::uint32_t n = f->slots[3];
+    if (s.is_closed() || n == 0 || n > f->key_cap) return slow(env);
+    auto r = s.db().get(simdr::bytes(f->key, n));
+    if (!r) {
+      if (r.error().code != simdr::errc::not_found) return slow(env);
+      napi_get_undefined(env, &out);
+      return out;
+    }
+    if (s.in_js_chunk(*r, f->slots)) {
+      napi_create_int32(env, 0, &out);
+      return out;
+    }
+    try {
+      out = s.value_view(f->st, *r);
+    } catch (const Napi::Error&) {
+      return slow(env);
+    }
+    f->slots[2] = s.adopt_viewed_chunk(*r) ? 1 : 0;
+    return out;
+  }
+  static napi_value slow(napi_env env) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value e;
+      napi_get_and_clear_last_exception(env, &e);
+    }
+    napi_value out;
+    napi_create_int32(env, -2, &out);
+    return out;
+  }
+  static void finalize(napi_env env, void* data, void* /*hint*/) {
+    auto* f = static_cast<fast_get_state*>(data);
+    napi_delete_reference(env, f->scratch);
+    delete f;
+  }
+};
+
 // ---- the Store ---------------------------------------------------------------------------------
 
 class store_wrap : public Napi::ObjectWrap<store_wrap> {
@@ -484,6 +545,7 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
                            InstanceMethod<&store_wrap::get>("get"),
                            InstanceMethod<&store_wrap::get_fast>("getFast"),
                            InstanceMethod<&store_wrap::set_fast_out>("setFastOutput"),
+                           InstanceMethod<&store_wrap::bind_fast_get>("bindFastGet"),
                            InstanceMethod<&store_wrap::get_many>("getMany"),
                            InstanceMethod<&store_wrap::has>("has"),
                            InstanceMethod<&store_wrap::del>("delete"),
@@ -618,6 +680,32 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
     Napi::Value v(env, s.value_view(st_, *r));
     fast_out_[2] = s.adopt_viewed_chunk(*r) ? 1 : 0;
     return v;
+  }
+
+  // bindFastGet(ArrayBuffer scratch): the bound fast get over `scratch` (fast_get_state).
+  Napi::Value bind_fast_get(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    live(env);
+    if (!info[0].IsArrayBuffer()) throw Napi::TypeError::New(env, "bindFastGet takes an ArrayBuffer");
+    auto ab = info[0].As<Napi::ArrayBuffer>();
+    if (ab.ByteLength() < 17) throw Napi::RangeError::New(env, "bindFastGet: scratch too small");
+    auto f = std::make_unique<fast_get_state>();
+    f->st = st_;
+    f->slots = static_cast<std::uint32_t*>(ab.Data());
+    f->key = static_cast<const std::byte*>(ab.Data()) + 16;
+    f->key_cap = ab.ByteLength() - 16;
+    napi_value fn;
+    if (napi_create_function(env, "fastGet", NAPI_AUTO_LENGTH, &fast_get_state::call, f.get(),
+                             &fn) != napi_ok ||
+        napi_create_reference(env, ab, 1, &f->scratch) != napi_ok)
+      throw Napi::Error::New(env, "bindFastGet failed");
+    if (napi_add_finalizer(env, fn, f.get(), &fast_get_state::finalize, nullptr, nullptr) !=
+        napi_ok) {
+      napi_delete_reference(env, f->scratch);
+      throw Napi::Error::New(env, "bindFastGet failed");
+    }
+    f.release();  // owned by the function's finalizer
+    return Napi::Value(env, fn);
   }
 
   Napi::Value get_many(const Napi::CallbackInfo& info) {

@@ -49,6 +49,23 @@ describe('native addon', { skip }, () => {
     db.close();
   });
 
+  test('every key form finds its value: ASCII, non-ASCII, bytes, long (fast and slow gets)', async () => {
+    const db = await open(fresh());
+    const long = 'L'.repeat(5000);  // past the 1024-byte scratch of the fast get
+    const keys = ['k', 'caf\u00e9', '\u{1F600}x', long, `${long}\u00e9`, new Uint8Array([0, 255, 7])];
+    keys.forEach((k, i) => db.put(k, new Uint8Array([i])));
+    for (let round = 0; round < 3; round++) {
+      keys.forEach((k, i) => assert.deepEqual([...db.get(k)], [i], `key ${i}`));
+      assert.equal(db.get('caf'), undefined);
+      assert.equal(db.get('cafe'), undefined);
+      assert.equal(db.get(new Uint8Array([0, 255])), undefined);
+      // A UTF-8 string key and its bytes name the same entry.
+      assert.deepEqual([...db.get(new TextEncoder().encode('caf\u00e9'))], [1]);
+    }
+    db.close();
+    assert.throws(() => db.get('k'), (e) => e instanceof SimdrError && e.code === 'CLOSED');
+  });
+
   test('a view never covers bytes past the committed end', async () => {
     const db = await open(fresh());
     db.put('a', 'x');
