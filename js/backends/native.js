@@ -35,6 +35,10 @@ let Handle = null;
 
 /** Longest key the fast get takes (longer keys go through the addon's string conversion). */
 const FAST_KEY_CAP = 1024;
+/** putMany packs batches up to this many bytes in JS (larger: the addon's element-wise path). */
+const PACK_MAX = 64 << 20;
+/** The pack buffer is kept between batches up to this size. */
+const PACK_KEEP = 8 << 20;
 
 /**
  * The addon's Store with a faster get(). The key goes to the addon through a scratch buffer
@@ -51,6 +55,8 @@ function handleClass() {
     #key = new Uint8Array(this.#scratch, 16, FAST_KEY_CAP);
     #fastGet;
     #buffer = null;
+    #lengths = new Uint32Array(0);  // putMany: (key length, value length) pairs
+    #packed = new Uint8Array(0);    // putMany: key and value bytes
     constructor(...args) {
       super(...args);
       this.setFastOutput(this.#out);
@@ -85,8 +91,46 @@ function handleClass() {
       if (r === 0) return new Uint8Array(this.#buffer, this.#out[0], this.#out[1]);
       return r;
     }
+    // putMany: keys and values packed into one reused buffer here, passed in one call
+    // (putPacked), instead of the addon reading 2n array elements through N-API. Batches with
+    // a non-ASCII string key, or larger than PACK_MAX, take the addon's own putMany.
+    putMany(keys, values) {
+      const n = keys.length;
+      let total = 0;
+      for (let i = 0; i < n; i++) total += keys[i].length + values[i].length;
+      if (total > PACK_MAX) return super.putMany(keys, values);
+      if (this.#lengths.length < 2 * n) this.#lengths = new Uint32Array(2 * n);
+      if (this.#packed.length < total) this.#packed = new Uint8Array(Math.max(total, 2 * this.#packed.length));
+      const lengths = this.#lengths;
+      const u8 = this.#packed;
+      let pos = 0;
+      for (let i = 0; i < n; i++) {
+        const k = keys[i];
+        const v = values[i];
+        const kl = k.length;
+        const vl = v.length;
+        if (typeof k === 'string') {
+          for (let j = 0; j < kl; j++) {
+            const c = k.charCodeAt(j);
+            if (c > 0x7f) return super.putMany(keys, values);
+            u8[pos + j] = c;
+          }
+        } else {
+          u8.set(k, pos);
+        }
+        pos += kl;
+        if (vl <= 32) for (let j = 0; j < vl; j++) u8[pos + j] = v[j];
+        else u8.set(v, pos);
+        pos += vl;
+        lengths[2 * i] = kl;
+        lengths[2 * i + 1] = vl;
+      }
+      this.putPacked(lengths, u8, n);
+      if (u8.length > PACK_KEEP) this.#packed = new Uint8Array(PACK_KEEP);
+    }
     close() {
       this.#buffer = null;
+      this.#packed = null;
       super.close();
     }
   };

@@ -541,6 +541,7 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
                        {
                            InstanceMethod<&store_wrap::put>("put"),
                            InstanceMethod<&store_wrap::put_many>("putMany"),
+                           InstanceMethod<&store_wrap::put_packed>("putPacked"),
                            InstanceMethod<&store_wrap::put_many_async>("putManyAsync"),
                            InstanceMethod<&store_wrap::get>("get"),
                            InstanceMethod<&store_wrap::get_fast>("getFast"),
@@ -619,6 +620,36 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
     // (encoded into temporaries): the arena copy keeps this simple and is cheap next to a commit.
     owned_batch b = collect(env, info[0], info[1]);
     if (simdr::status st = s.db().put_batch(b.kv); !st.is_ok()) throw_simdr(env, st);
+    return env.Undefined();
+  }
+
+  // putPacked(lengths: Uint32Array, bytes: Uint8Array, n): putMany of n entries that JS packed
+  // into one buffer (js/backends/native.js): lengths holds (key length, value length) pairs,
+  // bytes the key and value bytes back to back in the same order. Three N-API reads per batch
+  // instead of several per entry, and no arena copy: the core reads the JS buffer directly,
+  // which cannot change during this synchronous call.
+  Napi::Value put_packed(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    native_store& s = live(env);
+    if (!info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsNumber())
+      throw Napi::TypeError::New(env, "putPacked(Uint32Array, Uint8Array, n)");
+    auto lengths = info[0].As<Napi::Uint32Array>();
+    auto packed = info[1].As<Napi::Uint8Array>();
+    const std::uint32_t n = info[2].As<Napi::Number>().Uint32Value();
+    if (lengths.ElementLength() / 2 < n) throw Napi::RangeError::New(env, "putPacked: short lengths");
+    const std::uint32_t* len = lengths.Data();
+    const auto* p = reinterpret_cast<const std::byte*>(packed.Data());
+    const std::size_t avail = packed.ByteLength();
+    packed_kv_.resize(n);
+    std::size_t off = 0;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const std::size_t kl = len[2 * i], vl = len[2 * i + 1];
+      if (kl + vl > avail - off) throw Napi::RangeError::New(env, "putPacked: short bytes");
+      packed_kv_[i] = {simdr::bytes(p + off, kl), simdr::bytes(p + off + kl, vl)};
+      off += kl + vl;
+    }
+    if (simdr::status st = s.db().put_batch(std::span(packed_kv_.data(), n)); !st.is_ok())
+      throw_simdr(env, st);
     return env.Undefined();
   }
 
@@ -807,6 +838,7 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
   }
 
   std::shared_ptr<native_store> st_;
+  std::vector<simdr::key_value> packed_kv_;  // putPacked's spans, kept to reuse their memory
   Napi::Reference<Napi::Uint32Array> fast_out_ref_;
   std::uint32_t* fast_out_ = nullptr;
 };

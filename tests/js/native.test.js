@@ -66,6 +66,25 @@ describe('native addon', { skip }, () => {
     assert.throws(() => db.get('k'), (e) => e instanceof SimdrError && e.code === 'CLOSED');
   });
 
+  test('putMany of every key and value form (the packed path and its fallbacks)', async () => {
+    const db = await open(fresh());
+    const big = new Uint8Array(100000).map((_, i) => i * 7);
+    const batches = [
+      [['a', 'x'], [new Uint8Array([1, 2]), new Uint8Array(0)], ['a', big], ['b', new Uint8Array(33).fill(9)]],
+      [['caf\u00e9', 'non-ASCII'], ['plain', 'ascii']],  // a non-ASCII key: the addon's putMany
+      Array.from({ length: 3000 }, (_, i) => [`k${i}`, new Uint8Array([i & 255, i >> 8])]),
+    ];
+    for (const b of batches) db.putMany(b);
+    assert.deepEqual([...db.get('a')], [...big], 'a key repeated in a batch ends with its last value');
+    assert.equal(db.get(new Uint8Array([1, 2])).length, 0);
+    assert.deepEqual([...db.get('b')], new Array(33).fill(9));
+    assert.equal(text(db.get('caf\u00e9')), 'non-ASCII');
+    assert.equal(text(db.get('plain')), 'ascii');
+    for (let i = 0; i < 3000; i += 97) assert.deepEqual([...db.get(`k${i}`)], [i & 255, i >> 8]);
+    assert.equal(db.size, 3000 + 5);
+    db.close();
+  });
+
   test('a view never covers bytes past the committed end', async () => {
     const db = await open(fresh());
     db.put('a', 'x');
