@@ -39,6 +39,9 @@ const FAST_KEY_CAP = 1024;
 const PACK_MAX = 64 << 20;
 /** The pack buffer is kept between batches up to this size. */
 const PACK_KEEP = 8 << 20;
+/** getPacked's markers in place of an offset (chunk offsets stay below 2^31). */
+const MISSING = 0xffffffff;
+const EXTRA = 0xfffffffe;
 
 /**
  * The addon's Store with a faster get(). The key goes to the addon through a scratch buffer
@@ -56,7 +59,8 @@ function handleClass() {
     #fastGet;
     #buffer = null;
     #lengths = new Uint32Array(0);  // putMany: (key length, value length) pairs
-    #packed = new Uint8Array(0);    // putMany: key and value bytes
+    #packed = new Uint8Array(0);    // putMany: key and value bytes; getMany: key bytes
+    #where = new Uint32Array(0);    // getMany: (offset, length) or MISSING/EXTRA per key
     constructor(...args) {
       super(...args);
       this.setFastOutput(this.#out);
@@ -127,6 +131,48 @@ function handleClass() {
       }
       this.putPacked(lengths, u8, n);
       if (u8.length > PACK_KEEP) this.#packed = new Uint8Array(PACK_KEEP);
+    }
+    // getMany: keys packed as in putMany; the addon reports (offset, length) in the buffer this
+    // handle holds, or hands over a view it made (see getPacked in native/node/addon.cpp).
+    getMany(keys) {
+      const n = keys.length;
+      let total = 0;
+      for (let i = 0; i < n; i++) total += keys[i].length;
+      if (total > PACK_MAX) return super.getMany(keys);
+      if (this.#lengths.length < 2 * n) this.#lengths = new Uint32Array(2 * n);
+      if (this.#packed.length < total) this.#packed = new Uint8Array(Math.max(total, 2 * this.#packed.length));
+      const lengths = this.#lengths;
+      const u8 = this.#packed;
+      let pos = 0;
+      for (let i = 0; i < n; i++) {
+        const k = keys[i];
+        const kl = k.length;
+        if (typeof k === 'string') {
+          for (let j = 0; j < kl; j++) {
+            const c = k.charCodeAt(j);
+            if (c > 0x7f) return super.getMany(keys);
+            u8[pos + j] = c;
+          }
+        } else {
+          u8.set(k, pos);
+        }
+        pos += kl;
+        lengths[i] = kl;
+      }
+      if (this.#where.length < 2 * n) this.#where = new Uint32Array(2 * n);
+      const where = this.#where;
+      const extras = this.getPacked(lengths, u8, n, where);
+      const buf = this.#buffer;  // the offsets are in this one, even when the addon adopted another
+      const res = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const o = where[2 * i];
+        if (o === MISSING) res[i] = undefined;
+        else if (o === EXTRA) res[i] = extras[i];
+        else res[i] = new Uint8Array(buf, o, where[2 * i + 1]);
+      }
+      if (extras !== undefined && this.#out[2] === 1) this.#buffer = extras[this.#out[0]].buffer;
+      if (u8.length > PACK_KEEP) this.#packed = new Uint8Array(PACK_KEEP);
+      return res;
     }
     close() {
       this.#buffer = null;

@@ -210,6 +210,7 @@ class native_store {
   }
   // After value_view(): whether that view is over a chunk (not a copy); if so the JS wrapper
   // will hold that chunk from now on.
+  bool viewed_is_chunk() const { return viewed_ != nullptr; }
   bool adopt_viewed_chunk(const simdr::blob_view& v) {
     if (!viewed_) return false;
     js_chunk_ = viewed_;
@@ -548,6 +549,7 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
                            InstanceMethod<&store_wrap::set_fast_out>("setFastOutput"),
                            InstanceMethod<&store_wrap::bind_fast_get>("bindFastGet"),
                            InstanceMethod<&store_wrap::get_many>("getMany"),
+                           InstanceMethod<&store_wrap::get_packed>("getPacked"),
                            InstanceMethod<&store_wrap::has>("has"),
                            InstanceMethod<&store_wrap::del>("delete"),
                            InstanceMethod<&store_wrap::size>("size"),
@@ -762,6 +764,65 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
     return arr;
   }
 
+  // getPacked(lengths: Uint32Array, bytes: Uint8Array, n, out: Uint32Array): getMany of n keys
+  // that JS packed back to back into `bytes` (lengths: one per key). For each key i, out[2i] and
+  // out[2i + 1] receive (offset, length) in the chunk the JS wrapper holds, or out[2i] is
+  // packed_missing (no such key) or packed_extra (the view is element i of the returned array,
+  // which is undefined when no key needed one). When such a view is over a chunk, the wrapper
+  // holds that chunk from now on: the fast slots' [2] is set to 1 (else 0) and [0] to i.
+  static constexpr std::uint32_t packed_missing = 0xffffffffu;
+  static constexpr std::uint32_t packed_extra = 0xfffffffeu;
+  Napi::Value get_packed(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    native_store& s = live(env);
+    if (!info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsNumber() ||
+        !info[3].IsTypedArray() || fast_out_ == nullptr)
+      throw Napi::TypeError::New(env, "getPacked(Uint32Array, Uint8Array, n, Uint32Array)");
+    auto lengths = info[0].As<Napi::Uint32Array>();
+    auto packed = info[1].As<Napi::Uint8Array>();
+    const std::uint32_t n = info[2].As<Napi::Number>().Uint32Value();
+    auto out_a = info[3].As<Napi::Uint32Array>();
+    if (lengths.ElementLength() < n || out_a.ElementLength() / 2 < n)
+      throw Napi::RangeError::New(env, "getPacked: short arrays");
+    const std::uint32_t* len = lengths.Data();
+    std::uint32_t* out = out_a.Data();
+    const auto* p = reinterpret_cast<const std::byte*>(packed.Data());
+    const std::size_t avail = packed.ByteLength();
+    packed_keys_.resize(n);
+    packed_views_.resize(n);
+    std::size_t off = 0;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if (len[i] > avail - off) throw Napi::RangeError::New(env, "getPacked: short bytes");
+      packed_keys_[i] = simdr::bytes(p + off, len[i]);
+      off += len[i];
+    }
+    auto r = s.db().get_batch(std::span(packed_keys_.data(), n), std::span(packed_views_.data(), n));
+    if (!r) throw_simdr(env, r.error());
+    napi_value extras = nullptr;
+    std::uint32_t adopt = 0;  // 1 + index of the last extra view over a chunk
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const simdr::blob_view& v = packed_views_[i];
+      if (!v) {
+        out[2 * i] = packed_missing;
+        continue;
+      }
+      if (s.in_js_chunk(v, out + 2 * i)) continue;
+      if (extras == nullptr) napi_create_array_with_length(env, n, &extras);
+      napi_set_element(env, extras, i, s.value_view(st_, v));
+      out[2 * i] = packed_extra;
+      if (s.viewed_is_chunk()) adopt = i + 1;
+    }
+    fast_out_[2] = 0;
+    if (adopt != 0) {
+      // Make that view's chunk the last one viewed again (a throwaway view), then adopt it.
+      (void)s.value_view(st_, packed_views_[adopt - 1]);
+      fast_out_[2] = s.adopt_viewed_chunk(packed_views_[adopt - 1]) ? 1 : 0;
+      fast_out_[0] = adopt - 1;  // which extra's buffer the wrapper holds from now on
+    }
+    if (extras == nullptr) return env.Undefined();
+    return Napi::Value(env, extras);
+  }
+
   Napi::Value has(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     native_store& s = live(env);
@@ -839,6 +900,8 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
 
   std::shared_ptr<native_store> st_;
   std::vector<simdr::key_value> packed_kv_;  // putPacked's spans, kept to reuse their memory
+  std::vector<simdr::bytes> packed_keys_;      // getPacked's keys and views, likewise
+  std::vector<simdr::blob_view> packed_views_;
   Napi::Reference<Napi::Uint32Array> fast_out_ref_;
   std::uint32_t* fast_out_ = nullptr;
 };

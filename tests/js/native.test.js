@@ -85,6 +85,29 @@ describe('native addon', { skip }, () => {
     db.close();
   });
 
+  test('getMany: held buffer, views made by the addon, missing and non-ASCII keys', async () => {
+    const db = await open(fresh());
+    db.putMany(Array.from({ length: 100 }, (_, i) => [`k${i}`, new Uint8Array([i])]));
+    const ks = Array.from({ length: 100 }, (_, i) => `k${i}`);
+    const check = (vs, n) => vs.forEach((v, i) => assert.deepEqual(v && [...v], i < n ? [i] : undefined, `key ${i}`));
+    check(db.getMany(ks), 100);  // first call: no buffer held yet
+    check(db.getMany(ks), 100);  // now views of the held buffer
+    // Values committed after the held buffer was made lie past its end: the addon makes those.
+    db.putMany(Array.from({ length: 50 }, (_, i) => [`k${100 + i}`, new Uint8Array([100 + i])]));
+    const more = [...ks, ...Array.from({ length: 60 }, (_, i) => `k${100 + i}`)];
+    const a = db.getMany(more);
+    check(a, 150);
+    check(db.getMany(more), 150);
+    assert.notEqual(a[0].buffer, a[120].buffer, 'old and new values: two buffers');
+    const newer = more.slice(100);
+    assert.equal(db.getMany(newer)[0].buffer, db.getMany(newer)[49].buffer);
+    db.put('caf\u00e9', 'x');
+    assert.deepEqual(db.getMany(['caf\u00e9', new Uint8Array([107, 49]), 'nope']).map((v) => v && text(v)), ['x', '\u0001', undefined]);
+    db.close();
+    assert.equal(a[0].length, 0, 'views from getMany detach on close');
+    assert.equal(a[149].length, 0);
+  });
+
   test('a view never covers bytes past the committed end', async () => {
     const db = await open(fresh());
     db.put('a', 'x');
