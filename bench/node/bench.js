@@ -3,9 +3,11 @@
 // ../shared/notes/benchmarks.md (W1, W1sync, W2; scaled where a peer would take too long: the
 // table says so). Prints a Markdown table of medians and our ratios to lmdb-js.
 //
-// FAIRNESS. Every driver runs in its own child process (`BENCH_CHILD`), so that no driver
-// inherits another's heap, GC debt or JIT feedback (one shared read loop would otherwise see a
-// different closure per driver and go megamorphic for the later ones). Every driver is given
+// FAIRNESS. Every repetition of every driver runs in its own child process (`BENCH_CHILD`), so
+// that no driver inherits another's heap, GC debt or JIT feedback (one shared read loop would
+// otherwise see a different closure per driver and go megamorphic for the later ones), and
+// repetitions are interleaved across drivers, so that load from other work on this shared
+// machine falls on all of them alike. Every driver is given
 // the same key strings in the same order. Keys are FLAT strings: a template literal of 16
 // characters is a V8 cons string, which the first native call flattens in place, so the
 // memory layout of the keys depended on which driver ran first. Point reads take their keys
@@ -257,23 +259,32 @@ async function runDriver(d) {
 
 const results = {};
 if (process.env.BENCH_CHILD) {
-  // Child: run one driver, print its medians as JSON on the last line.
+  // Child: one driver, BENCH_REPS repetitions (the parent passes 1); its values as JSON on the
+  // last line.
   const d = drivers.find((x) => x.name === process.env.BENCH_CHILD);
-  const r = await runDriver(d);
-  console.log(JSON.stringify(r));
+  console.log(JSON.stringify(await runDriver(d)));
   process.exit(0);
 }
+// Parent: repetitions outermost, drivers inner, each (repetition, driver) in a fresh process,
+// so that a change in the machine's load (shared here) falls on every driver alike.
 const self = fileURLToPath(import.meta.url);
-for (const d of drivers) {
-  if (only && !only.some((o) => d.name.includes(o))) continue;
-  console.error(`# running ${d.name} (load average ${loadavg()[0].toFixed(2)})`);
-  const c = spawnSync(process.execPath, [...process.execArgv, self], {
-    env: { ...process.env, BENCH_CHILD: d.name, BENCH_DIR: root },
-    stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24,
-  });
-  if (c.status !== 0) { console.error(`# ${d.name}: failed (status ${c.status})`); continue; }
-  results[d.name] = JSON.parse(c.stdout.trim().split('\n').pop());
+const chosen = drivers.filter((d) => !only || only.some((o) => d.name.includes(o)));
+const raw = {};  // driver -> row -> values
+for (let rep = 0; rep < REPS; rep++) {
+  for (const d of chosen) {
+    console.error(`# rep ${rep + 1}/${REPS}: ${d.name} (load average ${loadavg()[0].toFixed(2)})`);
+    const c = spawnSync(process.execPath, [...process.execArgv, self], {
+      env: { ...process.env, BENCH_CHILD: d.name, BENCH_DIR: root, BENCH_REPS: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24,
+    });
+    if (c.status !== 0) { console.error(`# ${d.name}: failed (status ${c.status})`); continue; }
+    const r = JSON.parse(c.stdout.trim().split('\n').pop());
+    for (const [k, v] of Object.entries(r)) ((raw[d.name] ??= {})[k] ??= []).push(v);
+  }
 }
+for (const [name, rows] of Object.entries(raw))
+  results[name] = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, median(v)]));
+if (process.env.BENCH_VERBOSE) console.error(JSON.stringify(raw));
 rmSync(root, { recursive: true, force: true });
 
 // ---- report ------------------------------------------------------------------------------------------
@@ -281,7 +292,7 @@ const names = Object.keys(results);
 const rows = [...new Set(names.flatMap((n) => Object.keys(results[n])))];
 const fmt = (x) => (x === undefined ? '-' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 console.log(`\nNode ${process.version}, ${cpus()[0]?.model} x${cpus().length}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end; ` +
-  `each driver in its own process; medians of ${REPS}; W1 ${N} entries, ` +
+  `each repetition in its own process, interleaved across drivers; medians of ${REPS}; W1 ${N} entries, ` +
   `W1sync ${N_SYNC}, W2 ${N_4K} x 4 KiB (${READS_4K} reads); classic-level reads ${N_SLOW_READS} (async)\n`);
 console.log(`| workload | ${names.join(' | ')} |`);
 console.log(`|---|${names.map(() => '---:').join('|')}|`);
