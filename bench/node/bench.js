@@ -92,7 +92,7 @@ async function addSimdr(name, modUrl) {
         };
       },
     });
-  } catch (e) { console.error(`# ${name}: skipped (${e.message})`); }
+  } catch (e) { if (!process.env.BENCH_CHILD) console.error(`# ${name}: skipped (${e.message})`); }
 }
 await addSimdr('simdr (addon)', new URL('../../js/index.js', import.meta.url).href);
 await addSimdr('simdr (wasm)', new URL('../../js/wasm.js', import.meta.url).href);
