@@ -37,7 +37,7 @@ let Handle = null;
 const FAST_KEY_CAP = 1024;
 /** putMany packs batches up to this many bytes in JS (larger: the addon's element-wise path). */
 const PACK_MAX = 64 << 20;
-/** The pack buffer is kept between batches up to this size. */
+/** The pack buffer is kept between batches up to this size (larger: dropped after the call). */
 const PACK_KEEP = 8 << 20;
 /** getPacked's markers in place of an offset (chunk offsets stay below 2^31). */
 const MISSING = 0xffffffff;
@@ -130,7 +130,7 @@ function handleClass() {
         lengths[2 * i + 1] = vl;
       }
       this.putPacked(lengths, u8, n);
-      if (u8.length > PACK_KEEP) this.#packed = new Uint8Array(PACK_KEEP);
+      if (u8.length > PACK_KEEP) this.#packed = new Uint8Array(0);  // not kept: regrown on demand
     }
     // getMany: keys packed as in putMany; the addon reports (offset, length) in the buffer this
     // handle holds, or hands over a view it made (see getPacked in native/node/addon.cpp).
@@ -171,7 +171,7 @@ function handleClass() {
         else res[i] = new Uint8Array(buf, o, where[2 * i + 1]);
       }
       if (extras !== undefined && this.#out[2] === 1) this.#buffer = extras[this.#out[0]].buffer;
-      if (u8.length > PACK_KEEP) this.#packed = new Uint8Array(PACK_KEEP);
+      if (u8.length > PACK_KEEP) this.#packed = new Uint8Array(0);  // not kept: regrown on demand
       return res;
     }
     close() {
