@@ -472,7 +472,7 @@ class commit_worker : public Napi::AsyncWorker {
   simdr::status status_;
 };
 
-// ---- the bound fast get ---------------------------------------------------------------------------
+// ---- the bound fast get ------------------------------------------------------------------------
 
 // A get that crosses into the addon as cheaply as Node-API allows: a plain function (no
 // ObjectWrap unwrap, no arguments, no string conversion) bound to one store, whose key JS has
@@ -638,7 +638,8 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
     auto lengths = info[0].As<Napi::Uint32Array>();
     auto packed = info[1].As<Napi::Uint8Array>();
     const std::uint32_t n = info[2].As<Napi::Number>().Uint32Value();
-    if (lengths.ElementLength() / 2 < n) throw Napi::RangeError::New(env, "putPacked: short lengths");
+    if (lengths.ElementLength() / 2 < n)
+      throw Napi::RangeError::New(env, "putPacked: short lengths");
     const std::uint32_t* len = lengths.Data();
     const auto* p = reinterpret_cast<const std::byte*>(packed.Data());
     const std::size_t avail = packed.ByteLength();
@@ -719,7 +720,8 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
   Napi::Value bind_fast_get(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     live(env);
-    if (!info[0].IsArrayBuffer()) throw Napi::TypeError::New(env, "bindFastGet takes an ArrayBuffer");
+    if (!info[0].IsArrayBuffer())
+      throw Napi::TypeError::New(env, "bindFastGet takes an ArrayBuffer");
     auto ab = info[0].As<Napi::ArrayBuffer>();
     if (ab.ByteLength() < 17) throw Napi::RangeError::New(env, "bindFastGet: scratch too small");
     auto f = std::make_unique<fast_get_state>();
@@ -796,7 +798,8 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
       packed_keys_[i] = simdr::bytes(p + off, len[i]);
       off += len[i];
     }
-    auto r = s.db().get_batch(std::span(packed_keys_.data(), n), std::span(packed_views_.data(), n));
+    auto r =
+        s.db().get_batch(std::span(packed_keys_.data(), n), std::span(packed_views_.data(), n));
     if (!r) throw_simdr(env, r.error());
     napi_value extras = nullptr;
     std::uint32_t adopt = 0;  // 1 + index of the last extra view over a chunk
