@@ -210,6 +210,7 @@ class native_store {
   }
   // After value_view(): whether that view is over a chunk (not a copy); if so the JS wrapper
   // will hold that chunk from now on.
+  bool viewed_is_chunk() const { return viewed_ != nullptr; }
   bool adopt_viewed_chunk(const simdr::blob_view& v) {
     if (!viewed_) return false;
     js_chunk_ = viewed_;
@@ -471,6 +472,67 @@ class commit_worker : public Napi::AsyncWorker {
   simdr::status status_;
 };
 
+// ---- the bound fast get ------------------------------------------------------------------------
+
+// A get that crosses into the addon as cheaply as Node-API allows: a plain function (no
+// ObjectWrap unwrap, no arguments, no string conversion) bound to one store, whose key JS has
+// already written into a scratch ArrayBuffer: bytes [0, 16) are four uint32 slots (offset,
+// length, adopt flag, key length), the key's bytes follow. JS takes this path for ASCII string
+// keys and Uint8Array keys that fit (js/backends/native.js), the only copy being the key into
+// the scratch. Returns what getFast returns, or -2 when JS must take the slow path instead
+// (closed, an error to throw with its details, a copy that failed to allocate).
+struct fast_get_state {
+  std::shared_ptr<native_store> st;
+  napi_ref scratch = nullptr;  // strong: the slots and key bytes below point into it
+  std::uint32_t* slots = nullptr;
+  const std::byte* key = nullptr;
+  std::size_t key_cap = 0;
+
+  static napi_value call(napi_env env, napi_callback_info info) {
+    std::size_t argc = 0;
+    void* data = nullptr;
+    napi_get_cb_info(env, info, &argc, nullptr, nullptr, &data);
+    auto* f = static_cast<fast_get_state*>(data);
+    native_store& s = *f->st;
+    napi_value out;
+    const std::uint32_t n = f->slots[3];
+    if (s.is_closed() || n == 0 || n > f->key_cap) return slow(env);
+    auto r = s.db().get(simdr::bytes(f->key, n));
+    if (!r) {
+      if (r.error().code != simdr::errc::not_found) return slow(env);
+      napi_get_undefined(env, &out);
+      return out;
+    }
+    if (s.in_js_chunk(*r, f->slots)) {
+      napi_create_int32(env, 0, &out);
+      return out;
+    }
+    try {
+      out = s.value_view(f->st, *r);
+    } catch (const Napi::Error&) {
+      return slow(env);
+    }
+    f->slots[2] = s.adopt_viewed_chunk(*r) ? 1 : 0;
+    return out;
+  }
+  static napi_value slow(napi_env env) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value e;
+      napi_get_and_clear_last_exception(env, &e);
+    }
+    napi_value out;
+    napi_create_int32(env, -2, &out);
+    return out;
+  }
+  static void finalize(napi_env env, void* data, void* /*hint*/) {
+    auto* f = static_cast<fast_get_state*>(data);
+    napi_delete_reference(env, f->scratch);
+    delete f;
+  }
+};
+
 // ---- the Store ---------------------------------------------------------------------------------
 
 class store_wrap : public Napi::ObjectWrap<store_wrap> {
@@ -480,11 +542,14 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
                        {
                            InstanceMethod<&store_wrap::put>("put"),
                            InstanceMethod<&store_wrap::put_many>("putMany"),
+                           InstanceMethod<&store_wrap::put_packed>("putPacked"),
                            InstanceMethod<&store_wrap::put_many_async>("putManyAsync"),
                            InstanceMethod<&store_wrap::get>("get"),
                            InstanceMethod<&store_wrap::get_fast>("getFast"),
                            InstanceMethod<&store_wrap::set_fast_out>("setFastOutput"),
+                           InstanceMethod<&store_wrap::bind_fast_get>("bindFastGet"),
                            InstanceMethod<&store_wrap::get_many>("getMany"),
+                           InstanceMethod<&store_wrap::get_packed>("getPacked"),
                            InstanceMethod<&store_wrap::has>("has"),
                            InstanceMethod<&store_wrap::del>("delete"),
                            InstanceMethod<&store_wrap::size>("size"),
@@ -560,6 +625,37 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
     return env.Undefined();
   }
 
+  // putPacked(lengths: Uint32Array, bytes: Uint8Array, n): putMany of n entries that JS packed
+  // into one buffer (js/backends/native.js): lengths holds (key length, value length) pairs,
+  // bytes the key and value bytes back to back in the same order. Three N-API reads per batch
+  // instead of several per entry, and no arena copy: the core reads the JS buffer directly,
+  // which cannot change during this synchronous call.
+  Napi::Value put_packed(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    native_store& s = live(env);
+    if (!info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsNumber())
+      throw Napi::TypeError::New(env, "putPacked(Uint32Array, Uint8Array, n)");
+    auto lengths = info[0].As<Napi::Uint32Array>();
+    auto packed = info[1].As<Napi::Uint8Array>();
+    const std::uint32_t n = info[2].As<Napi::Number>().Uint32Value();
+    if (lengths.ElementLength() / 2 < n)
+      throw Napi::RangeError::New(env, "putPacked: short lengths");
+    const std::uint32_t* len = lengths.Data();
+    const auto* p = reinterpret_cast<const std::byte*>(packed.Data());
+    const std::size_t avail = packed.ByteLength();
+    packed_kv_.resize(n);
+    std::size_t off = 0;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const std::size_t kl = len[2 * i], vl = len[2 * i + 1];
+      if (kl + vl > avail - off) throw Napi::RangeError::New(env, "putPacked: short bytes");
+      packed_kv_[i] = {simdr::bytes(p + off, kl), simdr::bytes(p + off + kl, vl)};
+      off += kl + vl;
+    }
+    if (simdr::status st = s.db().put_batch(std::span(packed_kv_.data(), n)); !st.is_ok())
+      throw_simdr(env, st);
+    return env.Undefined();
+  }
+
   Napi::Value put_many_async(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     live(env);
@@ -620,6 +716,33 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
     return v;
   }
 
+  // bindFastGet(ArrayBuffer scratch): the bound fast get over `scratch` (fast_get_state).
+  Napi::Value bind_fast_get(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    live(env);
+    if (!info[0].IsArrayBuffer())
+      throw Napi::TypeError::New(env, "bindFastGet takes an ArrayBuffer");
+    auto ab = info[0].As<Napi::ArrayBuffer>();
+    if (ab.ByteLength() < 17) throw Napi::RangeError::New(env, "bindFastGet: scratch too small");
+    auto f = std::make_unique<fast_get_state>();
+    f->st = st_;
+    f->slots = static_cast<std::uint32_t*>(ab.Data());
+    f->key = static_cast<const std::byte*>(ab.Data()) + 16;
+    f->key_cap = ab.ByteLength() - 16;
+    napi_value fn;
+    if (napi_create_function(env, "fastGet", NAPI_AUTO_LENGTH, &fast_get_state::call, f.get(),
+                             &fn) != napi_ok ||
+        napi_create_reference(env, ab, 1, &f->scratch) != napi_ok)
+      throw Napi::Error::New(env, "bindFastGet failed");
+    if (napi_add_finalizer(env, fn, f.get(), &fast_get_state::finalize, nullptr, nullptr) !=
+        napi_ok) {
+      napi_delete_reference(env, f->scratch);
+      throw Napi::Error::New(env, "bindFastGet failed");
+    }
+    f.release();  // owned by the function's finalizer
+    return Napi::Value(env, fn);
+  }
+
   Napi::Value get_many(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     native_store& s = live(env);
@@ -641,6 +764,66 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
     for (std::uint32_t i = 0; i < n; ++i)
       arr.Set(i, out[i] ? Napi::Value(env, s.value_view(st_, out[i])) : env.Undefined());
     return arr;
+  }
+
+  // getPacked(lengths: Uint32Array, bytes: Uint8Array, n, out: Uint32Array): getMany of n keys
+  // that JS packed back to back into `bytes` (lengths: one per key). For each key i, out[2i] and
+  // out[2i + 1] receive (offset, length) in the chunk the JS wrapper holds, or out[2i] is
+  // packed_missing (no such key) or packed_extra (the view is element i of the returned array,
+  // which is undefined when no key needed one). When such a view is over a chunk, the wrapper
+  // holds that chunk from now on: the fast slots' [2] is set to 1 (else 0) and [0] to i.
+  static constexpr std::uint32_t packed_missing = 0xffffffffu;
+  static constexpr std::uint32_t packed_extra = 0xfffffffeu;
+  Napi::Value get_packed(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    native_store& s = live(env);
+    if (!info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsNumber() ||
+        !info[3].IsTypedArray() || fast_out_ == nullptr)
+      throw Napi::TypeError::New(env, "getPacked(Uint32Array, Uint8Array, n, Uint32Array)");
+    auto lengths = info[0].As<Napi::Uint32Array>();
+    auto packed = info[1].As<Napi::Uint8Array>();
+    const std::uint32_t n = info[2].As<Napi::Number>().Uint32Value();
+    auto out_a = info[3].As<Napi::Uint32Array>();
+    if (lengths.ElementLength() < n || out_a.ElementLength() / 2 < n)
+      throw Napi::RangeError::New(env, "getPacked: short arrays");
+    const std::uint32_t* len = lengths.Data();
+    std::uint32_t* out = out_a.Data();
+    const auto* p = reinterpret_cast<const std::byte*>(packed.Data());
+    const std::size_t avail = packed.ByteLength();
+    packed_keys_.resize(n);
+    packed_views_.resize(n);
+    std::size_t off = 0;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if (len[i] > avail - off) throw Napi::RangeError::New(env, "getPacked: short bytes");
+      packed_keys_[i] = simdr::bytes(p + off, len[i]);
+      off += len[i];
+    }
+    auto r =
+        s.db().get_batch(std::span(packed_keys_.data(), n), std::span(packed_views_.data(), n));
+    if (!r) throw_simdr(env, r.error());
+    napi_value extras = nullptr;
+    std::uint32_t adopt = 0;  // 1 + index of the last extra view over a chunk
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const simdr::blob_view& v = packed_views_[i];
+      if (!v) {
+        out[2 * i] = packed_missing;
+        continue;
+      }
+      if (s.in_js_chunk(v, out + 2 * i)) continue;
+      if (extras == nullptr) napi_create_array_with_length(env, n, &extras);
+      napi_set_element(env, extras, i, s.value_view(st_, v));
+      out[2 * i] = packed_extra;
+      if (s.viewed_is_chunk()) adopt = i + 1;
+    }
+    fast_out_[2] = 0;
+    if (adopt != 0) {
+      // Make that view's chunk the last one viewed again (a throwaway view), then adopt it.
+      (void)s.value_view(st_, packed_views_[adopt - 1]);
+      fast_out_[2] = s.adopt_viewed_chunk(packed_views_[adopt - 1]) ? 1 : 0;
+      fast_out_[0] = adopt - 1;  // which extra's buffer the wrapper holds from now on
+    }
+    if (extras == nullptr) return env.Undefined();
+    return Napi::Value(env, extras);
   }
 
   Napi::Value has(const Napi::CallbackInfo& info) {
@@ -719,6 +902,9 @@ class store_wrap : public Napi::ObjectWrap<store_wrap> {
   }
 
   std::shared_ptr<native_store> st_;
+  std::vector<simdr::key_value> packed_kv_;  // putPacked's spans, kept to reuse their memory
+  std::vector<simdr::bytes> packed_keys_;      // getPacked's keys and views, likewise
+  std::vector<simdr::blob_view> packed_views_;
   Napi::Reference<Napi::Uint32Array> fast_out_ref_;
   std::uint32_t* fast_out_ = nullptr;
 };

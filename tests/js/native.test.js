@@ -49,6 +49,65 @@ describe('native addon', { skip }, () => {
     db.close();
   });
 
+  test('every key form finds its value: ASCII, non-ASCII, bytes, long (fast and slow gets)', async () => {
+    const db = await open(fresh());
+    const long = 'L'.repeat(5000);  // past the 1024-byte scratch of the fast get
+    const keys = ['k', 'caf\u00e9', '\u{1F600}x', long, `${long}\u00e9`, new Uint8Array([0, 255, 7])];
+    keys.forEach((k, i) => db.put(k, new Uint8Array([i])));
+    for (let round = 0; round < 3; round++) {
+      keys.forEach((k, i) => assert.deepEqual([...db.get(k)], [i], `key ${i}`));
+      assert.equal(db.get('caf'), undefined);
+      assert.equal(db.get('cafe'), undefined);
+      assert.equal(db.get(new Uint8Array([0, 255])), undefined);
+      // A UTF-8 string key and its bytes name the same entry.
+      assert.deepEqual([...db.get(new TextEncoder().encode('caf\u00e9'))], [1]);
+    }
+    db.close();
+    assert.throws(() => db.get('k'), (e) => e instanceof SimdrError && e.code === 'CLOSED');
+  });
+
+  test('putMany of every key and value form (the packed path and its fallbacks)', async () => {
+    const db = await open(fresh());
+    const big = new Uint8Array(100000).map((_, i) => i * 7);
+    const batches = [
+      [['a', 'x'], [new Uint8Array([1, 2]), new Uint8Array(0)], ['a', big], ['b', new Uint8Array(33).fill(9)]],
+      [['caf\u00e9', 'non-ASCII'], ['plain', 'ascii']],  // a non-ASCII key: the addon's putMany
+      Array.from({ length: 3000 }, (_, i) => [`k${i}`, new Uint8Array([i & 255, i >> 8])]),
+    ];
+    for (const b of batches) db.putMany(b);
+    assert.deepEqual([...db.get('a')], [...big], 'a key repeated in a batch ends with its last value');
+    assert.equal(db.get(new Uint8Array([1, 2])).length, 0);
+    assert.deepEqual([...db.get('b')], new Array(33).fill(9));
+    assert.equal(text(db.get('caf\u00e9')), 'non-ASCII');
+    assert.equal(text(db.get('plain')), 'ascii');
+    for (let i = 0; i < 3000; i += 97) assert.deepEqual([...db.get(`k${i}`)], [i & 255, i >> 8]);
+    assert.equal(db.size, 3000 + 5);
+    db.close();
+  });
+
+  test('getMany: held buffer, views made by the addon, missing and non-ASCII keys', async () => {
+    const db = await open(fresh());
+    db.putMany(Array.from({ length: 100 }, (_, i) => [`k${i}`, new Uint8Array([i])]));
+    const ks = Array.from({ length: 100 }, (_, i) => `k${i}`);
+    const check = (vs, n) => vs.forEach((v, i) => assert.deepEqual(v && [...v], i < n ? [i] : undefined, `key ${i}`));
+    check(db.getMany(ks), 100);  // first call: no buffer held yet
+    check(db.getMany(ks), 100);  // now views of the held buffer
+    // Values committed after the held buffer was made lie past its end: the addon makes those.
+    db.putMany(Array.from({ length: 50 }, (_, i) => [`k${100 + i}`, new Uint8Array([100 + i])]));
+    const more = [...ks, ...Array.from({ length: 60 }, (_, i) => `k${100 + i}`)];
+    const a = db.getMany(more);
+    check(a, 150);
+    check(db.getMany(more), 150);
+    assert.notEqual(a[0].buffer, a[120].buffer, 'old and new values: two buffers');
+    const newer = more.slice(100);
+    assert.equal(db.getMany(newer)[0].buffer, db.getMany(newer)[49].buffer);
+    db.put('caf\u00e9', 'x');
+    assert.deepEqual(db.getMany(['caf\u00e9', new Uint8Array([107, 49]), 'nope']).map((v) => v && text(v)), ['x', '\u0001', undefined]);
+    db.close();
+    assert.equal(a[0].length, 0, 'views from getMany detach on close');
+    assert.equal(a[149].length, 0);
+  });
+
   test('a view never covers bytes past the committed end', async () => {
     const db = await open(fresh());
     db.put('a', 'x');
