@@ -208,6 +208,16 @@ function micro(env, h, keys, order) {
   res.view = ns(t);  // making the zero-copy view
   const n = Math.min(order.length, R);
   t = now();
+  for (let j = 0; j < n; j++) acc += h.get(keys[order[j]])[0];
+  res.get_warm = ns(t, n);  // the measured random pass again, JIT (JS and wasm tiers) warm
+  t = now();
+  for (let j = 0; j < n; j++) acc += h.get(keys[j])[0];
+  res.get_seq = ns(t, n);  // keys in insertion order: records and key strings in sequence
+  const okeys = Array.from(order, (i) => keys[i]);
+  t = now();
+  for (let j = 0; j < n; j += 1024) acc += h.getMany(okeys.slice(j, j + 1024)).length;
+  res.getmany_warm = ns(t, n);  // getMany, per key, warm
+  t = now();
   for (let j = 0; j < n; j++) acc += h.has(keys[order[j]]) ? 1 : 0;
   res.has_random = ns(t, n);  // a random lookup without the view (and without reading the value)
   t = now();
