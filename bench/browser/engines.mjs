@@ -25,6 +25,10 @@
 //            inside one read transaction. Batched: 1024 SELECTs per transaction.
 
 export const BATCH = 1024;
+/** Untimed reads before the first timed read pass, the same way for every engine (keys in
+ *  insertion order, the timed pass uses a random order): lets the JIT tiers (JS, and wasm's
+ *  Liftoff -> TurboFan) settle so that the timed pass is not mostly compilation. */
+export const warmCount = (n) => Math.min(n, 10_000);
 
 const now = () => performance.now();
 
@@ -92,8 +96,13 @@ const MB = 1024 * 1024;
 
 async function simdrOpen(wasm, path, opts) {
   if (wasm.prepare) await wasm.prepare(path, opts);
-  return wasm.openHandle(path, opts);
+  const h = wasm.openHandle(path, opts);
+  // For the per-call profile only: the C handle is still in the out-record after the open.
+  const M = wasm.moduleForTesting?.();
+  if (M) rawHandles.set(h, M.HEAPU32[(M._simdr_wasm_out() >>> 0) >>> 2]);
+  return h;
 }
+const rawHandles = new WeakMap();
 
 function simdrWrite(h, keys, values) {
   const n = keys.length;
@@ -131,6 +140,7 @@ export async function runSimdr(env, cfg) {
   if (h.size() !== n) throw new Error(`size ${h.size()} != ${n}`);
 
   const { keys, order } = w1;
+  for (let i = 0; i < warmCount(n); i++) checkValue(h.get(keys[i]), i);
   t = now();
   for (let j = 0; j < n; j++) {
     const i = order[j];
@@ -179,14 +189,18 @@ export async function runSimdr(env, cfg) {
   return out;
 }
 
-/** Per-call costs of the wasm boundary, in ns per call (hot loops, same handle). */
+/** Per-call costs of the wasm boundary, in ns per call. Each figure is one loop of about 1M
+ *  calls (passes over the W1 keys repeated), long enough for a worker's coarse clock (0.1 ms
+ *  without cross-origin isolation). */
 function micro(env, h, keys, order) {
   const M = env.wasm.moduleForTesting();
-  const R = 1_000_000;
-  const ns = (t, r = R) => ((now() - t) * 1e6) / r;
-  const res = {};
-  let t = now();
+  const n = order.length;
+  const passes = Math.max(1, Math.round(1_000_000 / n));
+  const R = passes * n;
+  const ns = (t) => ((now() - t) * 1e6) / R;
+  const res = { calls_per_figure: R };
   let acc = 0;
+  let t = now();
   for (let i = 0; i < R; i++) acc += h.size();
   res.size_call = ns(t);  // handle method + one export returning a double: the boundary
   const k0 = keys[order[0]];
@@ -196,33 +210,65 @@ function micro(env, h, keys, order) {
   const p = M._simdr_wasm_scratch(64) >>> 0;
   const heap = M.HEAPU8;
   t = now();
-  for (let i = 0; i < R; i++) {
-    const k = keys[order[i % order.length]];
-    for (let c = 0; c < k.length; c++) heap[p + c] = k.charCodeAt(c);
-    acc += heap[p];
+  for (let r = 0; r < passes; r++) {
+    for (let j = 0; j < n; j++) {
+      const k = keys[order[j]];
+      for (let c = 0; c < k.length; c++) heap[p + c] = k.charCodeAt(c);
+      acc += heap[p];
+    }
   }
   res.key_copy = ns(t);  // the JS side of writing a key into wasm memory
   const buf = heap.buffer;
   t = now();
   for (let i = 0; i < R; i++) acc += new Uint8Array(buf, 64 * (i & 1023), 8).length;
   res.view = ns(t);  // making the zero-copy view
-  const n = Math.min(order.length, R);
   t = now();
-  for (let j = 0; j < n; j++) acc += h.get(keys[order[j]])[0];
-  res.get_warm = ns(t, n);  // the measured random pass again, JIT (JS and wasm tiers) warm
+  for (let r = 0; r < passes; r++) for (let j = 0; j < n; j++) acc += h.get(keys[order[j]])[0];
+  res.get_warm = ns(t);  // the measured random pass again, JIT (JS and wasm tiers) warm
   t = now();
-  for (let j = 0; j < n; j++) acc += h.get(keys[j])[0];
-  res.get_seq = ns(t, n);  // keys in insertion order: records and key strings in sequence
+  for (let r = 0; r < passes; r++) for (let j = 0; j < n; j++) acc += h.get(keys[j])[0];
+  res.get_seq = ns(t);  // keys in insertion order: records and key strings in sequence
   const okeys = Array.from(order, (i) => keys[i]);
   t = now();
-  for (let j = 0; j < n; j += 1024) acc += h.getMany(okeys.slice(j, j + 1024)).length;
-  res.getmany_warm = ns(t, n);  // getMany, per key, warm
+  for (let r = 0; r < passes; r++) for (let j = 0; j < n; j += 1024) acc += h.getMany(okeys.slice(j, j + 1024)).length;
+  res.getmany_warm = ns(t);  // getMany, per key, warm
   t = now();
-  for (let j = 0; j < n; j++) acc += h.has(keys[order[j]]) ? 1 : 0;
-  res.has_random = ns(t, n);  // a random lookup without the view (and without reading the value)
+  for (let r = 0; r < passes; r++) for (let j = 0; j < n; j++) acc += h.has(keys[order[j]]) ? 1 : 0;
+  res.has_random = ns(t);  // a random lookup without the view
   t = now();
-  for (let j = 0; j < n; j++) acc += keys[order[j]].length;
-  res.loop_floor = ns(t, n);  // the benchmark loop itself (random key strings)
+  for (let r = 0; r < passes; r++) for (let j = 0; j < n; j++) acc += keys[order[j]].length;
+  res.loop_floor = ns(t);  // the benchmark loop itself (random key strings)
+  // The core alone, without JS key strings and views: all keys copied into wasm memory once
+  // (by a getMany of every key, which leaves its key table in the scratch buffer), then the
+  // raw exports called on those bytes.
+  const hp = rawHandles.get(h);
+  if (hp) {
+    acc += h.getMany(okeys).length;
+    const p0 = M._simdr_wasm_scratch(0) >>> 0;  // the same buffer: it never shrinks
+    const u32 = M.HEAPU32;
+    const u8 = M.HEAPU8;
+    const outp = (M._simdr_wasm_out() >>> 0) >>> 2;
+    t = now();
+    for (let r = 0; r < passes; r++) {
+      for (let j = 0, q = p0 >>> 2; j < n; j++, q += 2) {
+        if (M._simdr_wasm_get(hp, u32[q], u32[q + 1]) !== 0) throw new Error('raw get');
+        acc += u8[u32[outp]];
+      }
+    }
+    res.raw_get = ns(t);
+    const results = p0 + 8 * n;
+    t = now();
+    for (let r = 0; r < passes; r++) {
+      for (let j = 0; j < n; j += 1024) {
+        if (M._simdr_wasm_get_batch(hp, p0 + 8 * j, Math.min(1024, n - j), results + 8 * j) !== 0)
+          throw new Error('raw get_batch');
+      }
+    }
+    res.raw_get_batch = ns(t);
+    t = now();
+    for (let i = 0; i < R; i++) acc += M._simdr_wasm_size(hp);
+    res.raw_call = ns(t);
+  }
   if (acc === 42) res.x = acc;
   return res;
 }
@@ -264,7 +310,7 @@ function idbGets(db, keys, order, from, count, check) {
     const st = tx.objectStore('kv');
     let error = null;
     for (let j = from; j < from + count; j++) {
-      const i = order[j];
+      const i = order ? order[j] : j;
       const r = st.get(keys[i]);
       r.onsuccess = () => { try { check(r.result, i); } catch (e) { error ??= e; } };
     }
@@ -294,7 +340,8 @@ export async function runIdb(env, cfg) {
   out.reopen_ms = now() - t;
 
   const { keys, order } = w1;
-  // one readonly transaction per get
+  // one readonly transaction per get (after an untimed warm-up of the same kind)
+  for (let i = 0; i < warmCount(n); i++) await idbGets(db, keys, null, i, 1, checkValue);
   t = now();
   for (let j = 0; j < n; j++) await idbGets(db, keys, order, j, 1, checkValue);
   out.get = n / ((now() - t) / 1000);
@@ -356,7 +403,7 @@ function sqliteWrite(db, keys, values) {
 
 function sqliteReads(db, st, keys, order, from, count, check) {
   for (let j = from; j < from + count; j++) {
-    const i = order[j];
+    const i = order ? order[j] : j;
     st.bind(1, keys[i]);
     if (!st.step()) throw new Error(`missing key ${i}`);
     check(st.get(0), i);
@@ -385,6 +432,7 @@ export async function runSqlite(env, cfg) {
   out.reopen_ms = now() - t;
   const { keys, order } = w1;
   const st = db.prepare('SELECT v FROM kv WHERE k = ?');
+  sqliteReads(db, st, keys, null, 0, warmCount(n), checkValue);  // untimed warm-up
   t = now();
   sqliteReads(db, st, keys, order, 0, n, checkValue);
   out.get = n / ((now() - t) / 1000);

@@ -221,8 +221,7 @@ const targets = [
   { what: '4 KiB writes >= 5x SQLite-WASM MB/s', r: ratio(med('simdr', 'w2_write')?.med, med('sqlite', 'w2_write')?.med), min: 5 },
   { what: 'wasm point reads (Chromium, OPFS) >= 0.5x native point reads', r: ratio(oursGet?.med, nativeGet), min: 0.5 },
 ];
-for (const t of targets) csv.unshift(`target:${t.what.replace(/,/g, ';')},,${t.r ?? ''},,,,ratio (needs >= ${t.min})`);
-csv.splice(0, 0, csv.splice(targets.length, 1)[0]);  // header first
+csv.splice(1, 0, ...targets.map((t) => `target:${t.what.replace(/,/g, ';')},,${t.r ?? ''},,,,ratio (needs >= ${t.min})`));
 
 const micro = profileRun?.micro;
 const io = profileRun?.io;
@@ -257,7 +256,7 @@ if (micro || io) {
   md.push('## Where the time goes (one extra run, not in the medians)');
   md.push('');
   if (micro) {
-    md.push('Per-call costs in the worker, ns per call (hot loops of 1M calls, or one pass over the W1 keys):');
+    md.push(`Per-call costs, ns per call, each a loop of ${micro.calls_per_figure?.toLocaleString('en') ?? '1M'} calls (passes over the W1 keys in random order unless said), JIT warm; the worker's clock has 0.1 ms resolution (no cross-origin isolation), so figures are within a few percent:`);
     md.push('');
     md.push('| cost | Chromium worker | Node |');
     md.push('|---|---:|---:|');
@@ -271,6 +270,9 @@ if (micro || io) {
       ['get_seq', '`get` of the W1 keys in insertion order (warm)'],
       ['getmany_warm', '`getMany` of 1024 random keys, per key (warm)'],
       ['loop_floor', 'the read loop alone (fetch a random key string)'],
+      ['raw_call', 'a raw wasm export call from JS (`_simdr_wasm_size`), no handle method'],
+      ['raw_get', 'the core alone: raw `_simdr_wasm_get` on keys already in wasm memory, random order, reading value[0]'],
+      ['raw_get_batch', 'the core alone: raw `_simdr_wasm_get_batch` of 1024 keys already in wasm memory, per key'],
     ];
     for (const [k, what] of lines) md.push(`| ${what} | ${micro[k]?.toFixed(0) ?? '-'} | ${nodeMicro?.[k]?.toFixed(0) ?? '-'} |`);
     md.push(`| \`get\` in the measured W1 pass (1e9 / median ops/s) | ${oursGet ? (1e9 / oursGet.med).toFixed(0) : '-'} | ${nodeGet ? (1e9 / nodeGet.med).toFixed(0) : '-'} |`);
