@@ -256,7 +256,7 @@ if (micro || io) {
   md.push('## Where the time goes (one extra run, not in the medians)');
   md.push('');
   if (micro) {
-    md.push(`Per-call costs, ns per call, each a loop of ${micro.calls_per_figure?.toLocaleString('en') ?? '1M'} calls (passes over the W1 keys in random order unless said), JIT warm; the worker's clock has 0.1 ms resolution (no cross-origin isolation), so figures are within a few percent:`);
+    md.push(`Per-call costs, ns per call, each the median of 3 loops of ${micro.calls_per_figure?.toLocaleString('en') ?? '1M'} calls (passes over the W1 keys in random order unless said), JIT warm; the worker's clock has 0.1 ms resolution (no cross-origin isolation), so figures are within a few percent:`);
     md.push('');
     md.push('| cost | Chromium worker | Node |');
     md.push('|---|---:|---:|');
