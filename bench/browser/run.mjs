@@ -31,6 +31,7 @@ const cfg = {
   n4k: Number(opt('--n4k', quick ? 1_000 : 10_000)),
 };
 const reps = Number(opt('--reps', quick ? 1 : 3));
+if (quick) cfg.minMs = 200;  // timed read rows: whole passes until this long (engines.mjs MIN_MS)
 const outDir = path.resolve(opt('--out', path.join(here, '../results')));
 const engines = (opt('--engines', 'simdr,idb,sqlite')).split(',');
 const executablePath = process.env.SIMDR_CHROMIUM ?? '/usr/bin/chromium';
@@ -289,7 +290,7 @@ if (micro || io) {
     md.push('');
   }
 }
-md.push('Rows, one per metric: medians; ratios are ours divided by the peer. Each read row is timed on its pass over the keys in a fresh worker: the first (`get`) pass includes JIT warm-up for every engine. How each engine is driven:');
+md.push(`Rows, one per metric: medians; ratios are ours divided by the peer. Before its first timed read, every engine reads for ${300} ms untimed (JIT tiers settle); every read row then repeats whole passes over its keys (random order, each value verified) until at least ${cfg.minMs ?? 1000} ms have passed and reports all reads over all that time. Writes are one pass each, the durable pass first. How each engine is driven:`);
 md.push('');
 for (const m of metrics) md.push(`- ${m.label}: ${m.how}`);
 md.push('');
