@@ -261,6 +261,11 @@ function micro(env, h, keys, order) {
   t = now();
   for (let r = 0; r < passes; r++) for (let j = 0; j < n; j++) acc += h.get(keys[j])[0];
   res.get_seq = ns(t);  // keys in insertion order: records and key strings in sequence
+  const enc = new TextEncoder();
+  const bkeys = keys.map((k) => enc.encode(k));
+  t = now();
+  for (let r = 0; r < passes; r++) for (let j = 0; j < n; j++) acc += h.get(bkeys[order[j]])[0];
+  res.get_bytes_key = ns(t);  // keys given as Uint8Array: copied with heap.set, no charCodeAt
   const okeys = Array.from(order, (i) => keys[i]);
   t = now();
   for (let r = 0; r < passes; r++) for (let j = 0; j < n; j += 1024) acc += h.getMany(okeys.slice(j, j + 1024)).length;

@@ -269,6 +269,7 @@ if (micro || io) {
       ['has_random', '`has` of the W1 keys in random order (lookup, no view)'],
       ['get_warm', '`get` of the W1 keys in random order, a second pass (JIT warm)'],
       ['get_seq', '`get` of the W1 keys in insertion order (warm)'],
+      ['get_bytes_key', '`get` in random order with the keys pre-encoded as `Uint8Array`s (`heap.set`, no `charCodeAt`)'],
       ['getmany_warm', '`getMany` of 1024 random keys, per key (warm)'],
       ['loop_floor', 'the read loop alone (fetch a random key string)'],
       ['raw_call', 'a raw wasm export call from JS (`_simdr_wasm_size`), no handle method'],
