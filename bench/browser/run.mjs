@@ -106,6 +106,35 @@ async function inWorker(page, msg) {
   return r.result;
 }
 
+// ---- references: wasm in Node, native ------------------------------------------------------------
+// Run once per repetition, right after that repetition's browser engines, so that a change of
+// load on this shared machine hits the references and the browser alike.
+const nodeRuns = [];
+function nodeRef(rep) {
+  const args = [path.join(here, 'node_wasm.mjs'), '--n', String(cfg.n), '--n4k', String(cfg.n4k), '--reps', '1'];
+  if (rep === 0) args.push('--micro');
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: here, stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status === 0) nodeRuns.push(...JSON.parse(r.stdout.trim().split('\n').pop()).runs);
+  else log('wasm in Node failed');
+}
+const nativeGets = [];
+let nativeLine = 'not run';
+function nativeRef() {
+  if (!wantNative || !fs.existsSync(nativeBench)) return;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simdr-bbench-native-'));
+  try {
+    // 5 repetitions per call (its median): one native pass of 100,000 gets lasts only ~5 ms.
+    const out = sh(nativeBench, ['--n', String(cfg.n), '--reps', '5', '--no-w4', '--dir', dir]);
+    const m = out.match(/random get, ops\/s \| ([\d.]+) M/);
+    if (m) nativeGets.push(Number(m[1]) * 1e6);
+    nativeLine = out.split('\n')[0].replace(/^# /, '');
+  } catch (e) {
+    log(`native bench failed: ${e.message}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const server = await serve();
 const port = server.address().port;
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'simdr-bbench-chromium-'));
@@ -126,6 +155,9 @@ try {
       runs[engine].push(r);
       log(`rep ${rep + 1}/${reps} ${engine}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
     }
+    nodeRef(rep);
+    nativeRef();
+    log(`rep ${rep + 1}/${reps} references (wasm in Node, native) done`);
   }
   if (engines.includes('simdr')) {
     // Not part of the medians: OPFS calls counted per phase, and per-call costs at the boundary.
@@ -138,31 +170,6 @@ try {
   fs.rmSync(profile, { recursive: true, force: true });
 }
 
-// ---- references: wasm in Node, native ---------------------------------------------------------------
-let nodeRuns = [];
-{
-  const r = spawnSync(process.execPath, [path.join(here, 'node_wasm.mjs'), '--n', String(cfg.n), '--n4k', String(cfg.n4k), '--reps', String(reps)],
-    { encoding: 'utf8', cwd: here, stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status === 0) nodeRuns = JSON.parse(r.stdout.trim().split('\n').pop()).runs;
-  else log('wasm in Node failed');
-  log('wasm in Node done');
-}
-let nativeGet = null;
-let nativeLine = 'not run';
-if (wantNative && fs.existsSync(nativeBench)) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simdr-bbench-native-'));
-  try {
-    const out = sh(nativeBench, ['--n', String(cfg.n), '--reps', String(reps), '--no-w4', '--dir', dir]);
-    const m = out.match(/random get, ops\/s \| ([\d.]+) M/);
-    if (m) nativeGet = Number(m[1]) * 1e6;
-    nativeLine = out.split('\n')[0].replace(/^# /, '');
-  } catch (e) {
-    log(`native bench failed: ${e.message}`);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-  log('native done');
-}
 const loadEnd = load();
 
 // ---- report -----------------------------------------------------------------------------------------
@@ -210,9 +217,10 @@ for (const m of metrics) {
   }
 }
 const oursGet = med('simdr', 'get');
+const nativeGet = nativeGets.length ? median(nativeGets) : null;
 const nodeGet = nodeMed('get');
 if (nodeGet) csv.push(`get,simdr-wasm-node,${nodeGet.med},${nodeGet.min},${nodeGet.max},${nodeGet.n},ops/s`);
-if (nativeGet) csv.push(`get,simdr-native,${nativeGet},,,${reps},ops/s`);
+if (nativeGet) csv.push(`get,simdr-native,${nativeGet},${Math.min(...nativeGets)},${Math.max(...nativeGets)},${nativeGets.length},ops/s`);
 
 const ratio = (a, b) => (a && b ? a / b : null);
 const targets = [
@@ -240,12 +248,12 @@ md.push(`| metric | ${cols.map((e) => names[e]).join(' | ')} | ${cols.filter((e)
 md.push(`|---|${cols.map(() => '---:').join('|')}|${cols.filter((e) => e !== 'simdr').map(() => '---:').join('|')}|`);
 md.push(...rows);
 md.push('');
-md.push('References on the same machine, same run (W1 random point reads of the same keys):');
+md.push('References on the same machine, same run, each run once after every repetition of the browser engines (W1 random point reads of the same keys; the native bench draws its keys at random with replacement, ours is a permutation):');
 md.push('');
 md.push('| | random point read, ops/s | ours in Chromium / this |');
 md.push('|---|---:|---:|');
 if (nodeGet) md.push(`| our wasm backend in Node (node:fs), \`get\` | ${fmtRate(nodeGet.med)} | ${ratioFmt(ratio(oursGet?.med, nodeGet.med))} |`);
-if (nativeGet) md.push(`| our native core (\`simdr-bench-w1 --n ${cfg.n} --reps ${reps} --no-w4\`: ${nativeLine}) | ${fmtRate(nativeGet)} | ${ratioFmt(ratio(oursGet?.med, nativeGet))} |`);
+if (nativeGet) md.push(`| our native core (\`simdr-bench-w1 --n ${cfg.n} --reps 5 --no-w4\` after each repetition, median of those ${nativeGets.length} medians; ${nativeLine}) | ${fmtRate(nativeGet)} | ${ratioFmt(ratio(oursGet?.med, nativeGet))} |`);
 md.push('');
 md.push('## Targets');
 md.push('');
