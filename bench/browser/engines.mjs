@@ -14,7 +14,8 @@
 //            durability 'none' (default) and, for the 'durable' write row, 'commit' (one OPFS
 //            flush per commit). Point reads also through js/store.js's Store class.
 //   idb    - IndexedDB, object store with out-of-line string keys, values Uint8Array. Writes: one
-//            readwrite transaction of 1024 puts each, durability 'relaxed' (fast row) and
+//            readwrite transaction of 1024 puts each, durability 'relaxed' (fast row; Chromium's
+//            default since 121) and
 //            'strict' (durable row). Point reads: one readonly transaction per get, and (its
 //            best) all gets issued in one transaction. Batched: 1024 gets per transaction.
 //   sqlite - @sqlite.org/sqlite-wasm oo1 API on the opfs-sahpool VFS, table

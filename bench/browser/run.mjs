@@ -188,7 +188,7 @@ const ratioFmt = (r) => (r === null ? '-' : r >= 10 ? `${r.toFixed(0)}x` : `${r.
 const sq = runs.sqlite?.[0] ?? {};
 const idb0 = runs.idb?.[0] ?? {};
 const metrics = [
-  { key: 'write', unit: 'ops', label: 'W1 batched write (1024 per commit), entries/s', how: "ours durability 'none' / IndexedDB `relaxed` / SQLite `synchronous=OFF`" },
+  { key: 'write', unit: 'ops', label: 'W1 batched write (1024 per commit), entries/s', how: "ours durability 'none' (its default) / IndexedDB `relaxed` (Chromium's default since 121) / SQLite `synchronous=OFF`" },
   { key: 'write_durable', unit: 'ops', label: 'W1 batched write, flush per commit, entries/s', how: "ours 'commit' (OPFS flush() per commit) / IndexedDB `strict` / SQLite `synchronous=FULL`" },
   { key: 'reopen_ms', unit: 'ms', label: 'W1 reopen, ms (lower is better)', how: 'ours: read the whole file into wasm memory and rebuild the index; the peers open lazily (no ratio: not comparable)', noRatio: true },
   { key: 'get', unit: 'ops', label: 'W1 random point read, ops/s', how: 'ours `get` per key / IndexedDB one readonly transaction per get / SQLite one prepared SELECT per key (autocommit)' },
