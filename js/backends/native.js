@@ -95,6 +95,11 @@ function handleClass() {
       if (r === 0) return new Uint8Array(this.#buffer, this.#out[0], this.#out[1]);
       return r;
     }
+    // Room for n (key, value) length pairs and `total` packed bytes in the reused buffers.
+    #reservePack(n, total) {
+      if (this.#lengths.length < 2 * n) this.#lengths = new Uint32Array(2 * n);
+      if (this.#packed.length < total) this.#packed = new Uint8Array(Math.max(total, 2 * this.#packed.length));
+    }
     // putMany: keys and values packed into one reused buffer here, passed in one call
     // (putPacked), instead of the addon reading 2n array elements through N-API. Batches with
     // a non-ASCII string key, or larger than PACK_MAX, take the addon's own putMany.
@@ -103,8 +108,7 @@ function handleClass() {
       let total = 0;
       for (let i = 0; i < n; i++) total += keys[i].length + values[i].length;
       if (total > PACK_MAX) return super.putMany(keys, values);
-      if (this.#lengths.length < 2 * n) this.#lengths = new Uint32Array(2 * n);
-      if (this.#packed.length < total) this.#packed = new Uint8Array(Math.max(total, 2 * this.#packed.length));
+      this.#reservePack(n, total);
       const lengths = this.#lengths;
       const u8 = this.#packed;
       let pos = 0;
@@ -139,8 +143,7 @@ function handleClass() {
       let total = 0;
       for (let i = 0; i < n; i++) total += keys[i].length;
       if (total > PACK_MAX) return super.getMany(keys);
-      if (this.#lengths.length < 2 * n) this.#lengths = new Uint32Array(2 * n);
-      if (this.#packed.length < total) this.#packed = new Uint8Array(Math.max(total, 2 * this.#packed.length));
+      this.#reservePack(n, total);
       const lengths = this.#lengths;
       const u8 = this.#packed;
       let pos = 0;
