@@ -33,6 +33,25 @@ export async function load() {
 
 let Handle = null;
 
+/**
+ * Writes `key` (an ASCII string or a Uint8Array) into `u8` at `pos`; false when the string has
+ * a non-ASCII character (then the caller takes the addon's UTF-8 path). Shared by get, putMany
+ * and getMany.
+ */
+function packKey(u8, pos, key) {
+  const n = key.length;
+  if (typeof key !== 'string') {
+    u8.set(key, pos);
+    return true;
+  }
+  for (let j = 0; j < n; j++) {
+    const c = key.charCodeAt(j);
+    if (c > 0x7f) return false;
+    u8[pos + j] = c;
+  }
+  return true;
+}
+
 /** Longest key the fast get takes (longer keys go through the addon's string conversion). */
 const FAST_KEY_CAP = 1024;
 /** putMany packs batches up to this many bytes in JS (larger: the addon's element-wise path). */
@@ -68,25 +87,10 @@ function handleClass() {
     }
     get(key) {
       const n = key.length;
-      if (n <= FAST_KEY_CAP) {
-        const kb = this.#key;
-        let i = 0;
-        if (typeof key === 'string') {
-          for (; i < n; i++) {
-            const c = key.charCodeAt(i);
-            if (c > 0x7f) break;
-            kb[i] = c;
-          }
-        } else {
-          kb.set(key);
-          i = n;
-        }
-        if (i === n) {
-          this.#out[3] = n;
-          const r = this.#fastGet();
-          if (r === 0) return new Uint8Array(this.#buffer, this.#out[0], this.#out[1]);
-          if (r !== -2) return this.#adopt(r);
-        }
+      if (n <= FAST_KEY_CAP && packKey(this.#key, 0, key)) {
+        this.#out[3] = n;
+        const r = this.#fastGet();
+        if (r !== -2) return this.#adopt(r);
       }
       return this.#adopt(this.getFast(key));
     }
@@ -117,15 +121,7 @@ function handleClass() {
         const v = values[i];
         const kl = k.length;
         const vl = v.length;
-        if (typeof k === 'string') {
-          for (let j = 0; j < kl; j++) {
-            const c = k.charCodeAt(j);
-            if (c > 0x7f) return super.putMany(keys, values);
-            u8[pos + j] = c;
-          }
-        } else {
-          u8.set(k, pos);
-        }
+        if (!packKey(u8, pos, k)) return super.putMany(keys, values);
         pos += kl;
         if (vl <= 32) for (let j = 0; j < vl; j++) u8[pos + j] = v[j];
         else u8.set(v, pos);
@@ -150,15 +146,7 @@ function handleClass() {
       for (let i = 0; i < n; i++) {
         const k = keys[i];
         const kl = k.length;
-        if (typeof k === 'string') {
-          for (let j = 0; j < kl; j++) {
-            const c = k.charCodeAt(j);
-            if (c > 0x7f) return super.getMany(keys);
-            u8[pos + j] = c;
-          }
-        } else {
-          u8.set(k, pos);
-        }
+        if (!packKey(u8, pos, k)) return super.getMany(keys);
         pos += kl;
         lengths[i] = kl;
       }
