@@ -12,6 +12,18 @@ import { SimdrError } from '../../js/errors.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
+/** A child process holding `path` open read-write on backend `backend` (hold_writer.js),
+ *  once it says it holds it; it lets go when its stdin ends. */
+async function holdWriter(path, backend) {
+  const child = spawn(process.execPath, [join(here, 'hold_writer.js'), path, backend],
+    { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('exit', (c) => reject(new Error(`child exited with ${c}`)));
+  });
+  return child;
+}
+
 for (const b of await backends()) {
   if (!b.api) {
     test(`${b.name} backend`, { skip: `the ${b.name} backend cannot load here: ${b.missing}` }, () => {});
@@ -271,12 +283,7 @@ for (const b of await backends()) {
 
     test('LOCKED: a second writer in another process', async () => {
       const path = fresh();
-      const child = spawn(process.execPath, [join(here, 'hold_writer.js'), path, b.name],
-        { stdio: ['pipe', 'pipe', 'inherit'] });
-      await new Promise((resolve, reject) => {
-        child.stdout.once('data', resolve);
-        child.once('exit', (c) => reject(new Error(`child exited with ${c}`)));
-      });
+      const child = await holdWriter(path, b.name);
       try {
         await assert.rejects(open(path), (e) => e instanceof SimdrError && e.code === 'LOCKED');
         const r = await open(path, { readOnly: true });
@@ -292,12 +299,7 @@ for (const b of await backends()) {
 
     test('LOCKED: the lock goes with a killed process (SIGKILL)', async () => {
       const path = fresh();
-      const child = spawn(process.execPath, [join(here, 'hold_writer.js'), path, b.name],
-        { stdio: ['pipe', 'pipe', 'inherit'] });
-      await new Promise((resolve, reject) => {
-        child.stdout.once('data', resolve);
-        child.once('exit', (c) => reject(new Error(`child exited with ${c}`)));
-      });
+      const child = await holdWriter(path, b.name);
       await assert.rejects(open(path), { code: 'LOCKED' });
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));

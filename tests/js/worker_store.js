@@ -5,6 +5,7 @@
 //   'writer': open its own store, write workerData.count entries, read them back, post the sum
 import { parentPort, workerData } from 'node:worker_threads';
 import { open } from '../../js/index.js';
+import { followUntilDone } from './follow.js';
 
 const { path, mode } = workerData;
 if (mode === 'hold') {
@@ -15,20 +16,8 @@ if (mode === 'hold') {
   setInterval(() => {}, 1000);
 } else if (mode === 'reader') {
   const db = await open(path, { readOnly: true });
-  const deadline = Date.now() + 20000;
-  while (!db.has('done') && Date.now() < deadline) {
-    db.refresh();
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  let seen = 0;
-  let bad = 0;
-  for (let i = 0; ; i++) {
-    const v = db.get(`n-${i}`, Uint32Array);
-    if (v === undefined) break;
-    if (v[0] !== i) bad++;
-    seen++;
-  }
-  parentPort.postMessage({ seen, bad, done: db.has('done') });
+  const { seen, bad, done } = await followUntilDone(db);
+  parentPort.postMessage({ seen, bad, done });
   db.close();
 } else if (mode === 'writer') {
   const db = await open(path);
