@@ -88,7 +88,8 @@ struct cached_index {
       auto* slot = ref.find_slot_for_write(*t, hashes[i],
                                            reinterpret_cast<const std::byte*>(keys[i].data()),
                                            keys[i].size(), image.data(), found);
-      slot->store(simdr::detail::make_word(hashes[i], offsets[i], false));
+      slot->store(simdr::detail::make_word(
+          hashes[i], simdr::detail::placement_of(*t, hashes[i], slot), offsets[i], false));
     }
   }
   ~cached_index() { simdr::detail::table::destroy(t); }

@@ -88,6 +88,8 @@ result<store> open_store(std::unique_ptr<storage> s, const open_options& options
   // A newer minor version only adds what older readers may ignore; an older writer must not
   // append to it, since it cannot maintain what it does not know.
   if (h.minor > format::minor && s->is_writable()) return errc::unsupported_version;
+  // No writer makes a larger file (format.md section 8); the index could not address it.
+  if (s->image().size() > format::max_file_size) return errc::too_large;
   auto* impl = new (std::nothrow) store_impl(std::move(s), options, h);
   if (impl == nullptr) return errc::no_memory;
   store handle = store_impl::make_handle(impl);
@@ -391,7 +393,8 @@ void store_impl::apply_entry(table& t, std::uint64_t hash, const std::byte* key,
       ++t.live;
     }
     live_bytes_ += size;
-    slot->store(make_word(hash, offset, false), std::memory_order_release);
+    const std::uint64_t place = found ? old & placement_mask : placement_of(t, hash, slot);
+    slot->store(make_word(hash, place, offset, false), std::memory_order_release);
     return;
   }
   ++tombstones_;
@@ -399,7 +402,7 @@ void store_impl::apply_entry(table& t, std::uint64_t hash, const std::byte* key,
   if (found && !word_dead(old)) {
     live_bytes_ -= old_size();
     --t.live;
-    slot->store(make_word(hash, offset, true), std::memory_order_release);
+    slot->store(make_word(hash, old & placement_mask, offset, true), std::memory_order_release);
   }
 }
 
@@ -408,18 +411,37 @@ void store_impl::set_log_state(table& t, std::uint64_t end) noexcept {
   live_.store(t.live, std::memory_order_release);
 }
 
+// The writer's growth: the same bucket count when dropping the dead slots makes room, else the
+// bucket count doubled until the keys fit at ~60% (so rebuild_table can regrow the table from
+// the slots' placement bits, see index.hpp).
 status store_impl::ensure_capacity(std::uint64_t incoming) noexcept {
   table* t = table_.load(std::memory_order_relaxed);
   if (!needs_growth(*t, incoming)) return errc::ok;
-  return rebuild(slots_for(t->live + incoming));
+  const std::uint64_t want = slots_for(t->live + incoming);
+  std::uint64_t slots = t->capacity();
+  while (slots < want) slots *= 2;
+  return rebuild(slots);
 }
 
 // Builds a new table of `slots` slots from the live slots of `old` (dead ones are dropped).
-// Keys are read back from the image (slots hold no full hash), pipelined with prefetches so the
-// cost is bandwidth-bound rather than latency-bound. nullptr when memory is exhausted.
+// When the new bucket count is the old one times 2^k and the slots' placement bits still hold
+// k exact bits, the slots move without their keys (regrow: sequential over both tables).
+// Otherwise, or for a slot whose placement is unknown, the key is read back from the image and
+// hashed, pipelined with prefetches so the cost is bandwidth-bound rather than latency-bound.
+// nullptr when memory is exhausted.
 table* store_impl::rebuild_table(const table& old, std::uint64_t slots) noexcept {
   table* nt = table::create(slots);
   if (nt == nullptr) return nullptr;
+  const std::byte* base = old.base.load(std::memory_order_relaxed);
+  nt->base.store(base, std::memory_order_relaxed);
+  nt->log_state.store(old.log_state.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  for (unsigned shift = 0; shift <= old.frac_bits; ++shift) {
+    if (old.bucket_count << shift != nt->bucket_count) continue;
+    regrow(old, *nt, shift, [&](std::uint64_t w) noexcept {
+      insert_fresh(*nt, key_hash(base + word_offset(w)), word_offset(w));
+    });
+    return nt;
+  }
   pod_vector<std::uint64_t> words;
   pod_vector<std::uint64_t> hashes;
   if (!words.reserve(static_cast<std::size_t>(old.live)) ||
@@ -432,7 +454,6 @@ table* store_impl::rebuild_table(const table& old, std::uint64_t slots) noexcept
       const std::uint64_t w = old.buckets[b].slot[i].load(std::memory_order_relaxed);
       if (w != 0 && !word_dead(w)) (void)words.push_back(w);
     }
-  const std::byte* base = old.base.load(std::memory_order_relaxed);
   const std::size_t n = words.size();
   for (std::size_t i = 0; i < n; ++i) {
     if (i + prefetch_distance < n) SIMDR_PREFETCH(base + word_offset(words[i + prefetch_distance]));
@@ -440,8 +461,6 @@ table* store_impl::rebuild_table(const table& old, std::uint64_t slots) noexcept
   }
   for (std::size_t i = 0; i < n; ++i) words[i] = word_offset(words[i]);  // now plain offsets
   fill_fresh(*nt, hashes.data(), words.data(), n);
-  nt->base.store(base, std::memory_order_relaxed);
-  nt->log_state.store(old.log_state.load(std::memory_order_relaxed), std::memory_order_relaxed);
   return nt;
 }
 
@@ -526,6 +545,7 @@ status store_impl::encode_ops(std::span<const write_op> ops, std::uint64_t start
     } else {
       end = out_.tombstone(pos, op.key.span(), flags);
     }
+    if (end > format::max_file_size) return errc::too_large;
     sizes_.push_back(end - pos);
     pos = end;
   }
@@ -616,8 +636,8 @@ status store_impl::put_stream(bytes key, stream_source source) noexcept {
   const std::uint64_t voff = format::align_up(key_end, alignment_);
   scratch_.assign(static_cast<std::size_t>(voff - start), std::byte{0});
   std::memcpy(scratch_.data() + format::entry_header_size, key.data(), key.size());
-  format::encode_entry_header(format::kind_pending, 0, key.span(), format::pending_value_size, 0,
-                              start, scratch_.data());
+  format::encode_entry_header_before_key(format::kind_pending, 0, key.size(),
+                                         format::pending_value_size, 0, start, scratch_.data());
   const std::span<const std::byte> head(scratch_.data(), scratch_.size());
   if (status st = storage_->append(std::span(&head, 1)); !st.is_ok()) return fail_write(start, st);
 
@@ -639,6 +659,7 @@ status store_impl::put_stream(bytes key, stream_source source) noexcept {
     if (!got) return fail_write(start, got.error());
     if (*got == 0) break;
     if (*got > chunk - filled) return fail_write(start, errc::invalid_argument);
+    if (*got > format::max_file_size - voff - total) return fail_write(start, errc::too_large);
     sum.update(buf.data() + filled, *got);
     total += *got;
     filled += *got;

@@ -64,6 +64,10 @@ class store_impl {
 
   status load(bool created) noexcept;  // open-time scan and index build
   static store make_handle(store_impl* impl) noexcept;
+  /// Tests: the implementation behind a handle, and the writer's current table (read it only
+  /// while no other thread writes).
+  static store_impl& of(store& s) noexcept { return *s.impl_; }
+  const table* current_table() const noexcept { return table_.load(std::memory_order_acquire); }
 
  private:
   struct loaded_entry {

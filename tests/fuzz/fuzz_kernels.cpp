@@ -99,7 +99,9 @@ table* build(const simd::kernel_set& k, const std::vector<std::string>& keys,
     auto* slot = k.find_slot_for_write(*t, h, reinterpret_cast<const std::byte*>(keys[i].data()),
                                        keys[i].size(), image.data(), found);
     FUZZ_CHECK(slot != nullptr && !found, std::string("writer probe: ") + k.name);
-    slot->store(simdr::detail::make_word(h, offsets[i], i % 4 == 3), std::memory_order_relaxed);
+    slot->store(simdr::detail::make_word(h, simdr::detail::placement_of(*t, h, slot), offsets[i],
+                                         i % 4 == 3),
+                std::memory_order_relaxed);
   }
   return t;
 }

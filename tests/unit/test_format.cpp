@@ -636,8 +636,10 @@ TEST_CASE("format: layout_put arithmetic and overflow", "[format]") {
   CHECK(fmt::align_up(1, 8) == 8);
   CHECK(fmt::align_up(4097, 4096) == 8192);
 
-  // Values up to 2^62 bytes past their offset; anything larger is a corrupt length.
-  const std::uint64_t limit = std::uint64_t{1} << 62;
+  // Entries end within max_file_size (2^47, docs/format.md section 8); anything larger is a
+  // corrupt length.
+  const std::uint64_t limit = fmt::max_file_size;
+  STATIC_REQUIRE(fmt::max_file_size == std::uint64_t{1} << 47);
   REQUIRE(fmt::layout_put(64, 5, 0, 64, voff, end));
   REQUIRE(fmt::layout_put(64, 5, limit - 128, 64, voff, end));
   CHECK(end == limit);

@@ -252,7 +252,8 @@ table* build(const simd::kernel_set& k, const fake_image& img, std::uint64_t slo
                                        img.bytes.data(), found);
     REQUIRE(slot != nullptr);
     // Every third key is dead (erased): the probes return dead words too.
-    slot->store(detail::make_word(h, img.offsets[i], i % 3 == 2), std::memory_order_release);
+    slot->store(detail::make_word(h, detail::placement_of(*t, h, slot), img.offsets[i], i % 3 == 2),
+                std::memory_order_release);
     if (!found) ++t->occupied;
   }
   return t;

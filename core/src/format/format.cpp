@@ -46,12 +46,11 @@ status decode_header(std::span<const std::byte> bytes, file_header& out) noexcep
 bool layout_put(std::uint64_t offset, std::uint64_t key_size, std::uint64_t value_size,
                 std::uint32_t alignment, std::uint64_t& value_offset,
                 std::uint64_t& end) noexcept {
-  // offset and key_size are small enough (offset < 2^63 checked by callers, key < 2^16);
-  // only value_size can be anything.
+  // offset and key_size are small enough (offset <= max_file_size, key < 2^16); only
+  // value_size can be anything. The entry must end within max_file_size.
   const std::uint64_t key_end = offset + entry_header_size + key_size;
   value_offset = align_up(key_end, alignment);
-  constexpr std::uint64_t limit = std::uint64_t{1} << 62;
-  if (value_offset > limit || value_size > limit - value_offset) return false;
+  if (value_offset > max_file_size || value_size > max_file_size - value_offset) return false;
   end = align_up(value_offset + value_size, 8);
   return true;
 }
@@ -65,15 +64,23 @@ std::uint64_t entry_header_checksum(const std::byte* header, std::uint64_t offse
   return XXH3_64bits_withSeed(header + 8, entry_header_size - 8 + key_size, offset);
 }
 
+namespace {
+void put_header_fields(std::uint8_t kind, std::uint8_t flags, std::size_t key_size,
+                       std::uint64_t value_size, std::uint64_t value_checksum,
+                       std::byte* out) noexcept {
+  // Bytes 8..15 (kind, flags, key_len, reserved) as one store: the checksum reads them back
+  // at once, and a load spanning several smaller stores stalls store forwarding.
+  store64(out + 8, std::uint64_t{kind} | std::uint64_t{flags} << 8 |
+                       std::uint64_t{static_cast<std::uint16_t>(key_size)} << 16);
+  store64(out + 16, value_size);
+  store64(out + 24, value_checksum);
+}
+}  // namespace
+
 void encode_entry_header(std::uint8_t kind, std::uint8_t flags, std::span<const std::byte> key,
                          std::uint64_t value_size, std::uint64_t value_checksum,
                          std::uint64_t offset, std::byte* out) noexcept {
-  out[8] = std::byte{kind};
-  out[9] = std::byte{flags};
-  store16(out + 10, static_cast<std::uint16_t>(key.size()));
-  store32(out + 12, 0);
-  store64(out + 16, value_size);
-  store64(out + 24, value_checksum);
+  put_header_fields(kind, flags, key.size(), value_size, value_checksum, out);
   // The checksum covers bytes 8..31 and the key, which directly follows in the file; hash the
   // two pieces as one stream so the key need not be copied next to the header first.
   // XXH3_64bits_reset_withSeed() compares the seed with the one already in the state to decide
@@ -85,6 +92,13 @@ void encode_entry_header(std::uint8_t kind, std::uint8_t flags, std::span<const 
   XXH3_64bits_update(&st, out + 8, entry_header_size - 8);
   XXH3_64bits_update(&st, key.data(), key.size());
   store64(out, XXH3_64bits_digest(&st));
+}
+
+void encode_entry_header_before_key(std::uint8_t kind, std::uint8_t flags, std::size_t key_size,
+                                    std::uint64_t value_size, std::uint64_t value_checksum,
+                                    std::uint64_t offset, std::byte* out) noexcept {
+  put_header_fields(kind, flags, key_size, value_size, value_checksum, out);
+  store64(out, entry_header_checksum(out, offset, key_size));
 }
 
 decode_result decode_entry(std::span<const std::byte> image, std::uint64_t offset,

@@ -24,6 +24,8 @@ inline constexpr std::uint8_t hash_xxh3_64 = 1;
 inline constexpr std::uint8_t checksum_xxh3_64 = 1;
 inline constexpr std::uint32_t min_alignment = 8;
 inline constexpr std::uint32_t max_alignment = 65536;
+/// Largest file a writer produces (section 8): the index keeps entry offsets / 8 in 44 bits.
+inline constexpr std::uint64_t max_file_size = std::uint64_t{1} << 47;
 
 struct file_header {
   std::uint16_t major = format::major;
@@ -96,6 +98,12 @@ struct entry {
 void encode_entry_header(std::uint8_t kind, std::uint8_t flags, std::span<const std::byte> key,
                          std::uint64_t value_size, std::uint64_t value_checksum,
                          std::uint64_t offset, std::byte* out) noexcept;
+
+/// The same, for a header whose key already follows it in memory (out + 32 holds the key's
+/// `key_size` bytes): one-shot hashing, several times cheaper than streaming for small keys.
+void encode_entry_header_before_key(std::uint8_t kind, std::uint8_t flags, std::size_t key_size,
+                                    std::uint64_t value_size, std::uint64_t value_checksum,
+                                    std::uint64_t offset, std::byte* out) noexcept;
 
 /// Outcome of decoding one entry header.
 enum class decode_result : std::uint8_t {

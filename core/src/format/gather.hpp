@@ -31,8 +31,8 @@ class gather {
                     std::uint64_t value_size, std::uint64_t value_checksum, std::uint8_t flags,
                     std::uint64_t voff, std::uint64_t end) {
     const std::size_t at = head(key, voff - pos);
-    format::encode_entry_header(format::kind_put, flags, key, value_size, value_checksum, pos,
-                                scratch_.data() + at);
+    format::encode_entry_header_before_key(format::kind_put, flags, key.size(), value_size,
+                                           value_checksum, pos, scratch_.data() + at);
     if (value_size <= inline_value_limit) {
       scratch_.insert(scratch_.end(), value, value + value_size);
     } else {
@@ -47,8 +47,8 @@ class gather {
   std::uint64_t tombstone(std::uint64_t pos, std::span<const std::byte> key, std::uint8_t flags) {
     const std::uint64_t end = format::tombstone_end(pos, key.size());
     const std::size_t at = head(key, end - pos);
-    format::encode_entry_header(format::kind_tombstone, flags, key, 0, 0, pos,
-                                scratch_.data() + at);
+    format::encode_entry_header_before_key(format::kind_tombstone, flags, key.size(), 0, 0, pos,
+                                           scratch_.data() + at);
     return end;
   }
 

@@ -5,9 +5,19 @@
 // Each slot is one atomic 64-bit word:
 //     bits 63..56  tag: 0x80 | (hash & 0x7f)   (0 word = empty slot)
 //     bit  55      dead: the key was erased; the offset points at its tombstone
-//     bits 54..0   entry offset / 8             (entries start on 8-byte boundaries)
-// The home bucket is fastrange(hash >> 32, bucket_count): bucket counts need not be powers of
-// two, so growth by 1.5x keeps the index between ~9 and ~14 bytes per live key. Probing is
+//     bits 54..52  disp: buckets from the key's home to this slot's bucket; 7 = 7 or more
+//     bits 51..44  frac: bits 31..24 of the fastrange product (hash >> 32) * bucket_count
+//     bits 43..0   entry offset / 8             (entries start on 8-byte boundaries; files are
+//                                                at most format::max_file_size = 2^47 bytes)
+// The home bucket is fastrange(hash >> 32, bucket_count), the high half of that product, so
+// bucket counts need not be powers of two (open sizes the table to its keys: ~13 bytes per
+// live key). Disp and frac (the PLACEMENT bits) let growth move a slot without its key: the
+// home is the slot's bucket minus disp, and doubling the bucket count doubles the product, so
+// the new home is (home << 1) | the top frac bit, and frac shifts left by one. Each doubling
+// uses up one frac bit (table::frac_bits counts the bits still exact in every slot); a slot
+// whose disp is unknown, or a table with no exact bits left, is rehashed from its key
+// (rebuild_table). The writer's growth therefore doubles (between ~9 and ~18 bytes per live
+// key while it writes) and costs a sequential pass, not a random read of every key. Probing is
 // linear over buckets; a bucket with an empty slot ends the search. A probe compares the 8 tags
 // of a bucket at once (simd/kernels_impl.inl: match_tags gives a match mask and an empty mask)
 // and visits only the matching slots. Occupied slots of a bucket always form a prefix (slots
@@ -44,7 +54,14 @@ namespace simdr::detail {
 inline constexpr std::uint32_t bucket_slots = 8;
 inline constexpr std::uint64_t tag_occupied = 0x80;
 inline constexpr std::uint64_t dead_bit = std::uint64_t{1} << 55;
-inline constexpr std::uint64_t offset_mask = (std::uint64_t{1} << 55) - 1;
+inline constexpr unsigned disp_shift = 52;
+inline constexpr std::uint64_t disp_unknown = 7;  ///< disp of a slot 7 or more buckets away
+inline constexpr unsigned frac_shift = 44;
+inline constexpr unsigned frac_width = 8;
+inline constexpr std::uint64_t placement_mask = std::uint64_t{0x7ff} << frac_shift;
+inline constexpr std::uint64_t offset_mask = (std::uint64_t{1} << frac_shift) - 1;
+static_assert((offset_mask << 3) + 8 >= format::max_file_size,
+              "every entry offset of a file must fit a slot");
 
 struct alignas(64) bucket {
   std::atomic<std::uint64_t> slot[bucket_slots];
@@ -54,10 +71,14 @@ static_assert(sizeof(bucket) == 64);
 [[nodiscard]] inline std::uint64_t tag_of(std::uint64_t hash) noexcept {
   return tag_occupied | (hash & 0x7f);
 }
-[[nodiscard]] inline std::uint64_t make_word(std::uint64_t hash, std::uint64_t entry_offset,
-                                             bool dead) noexcept {
-  SIMDR_ASSERT(entry_offset % 8 == 0);
-  return (tag_of(hash) << 56) | (dead ? dead_bit : 0) | ((entry_offset >> 3) & offset_mask);
+/// A slot word; `placement` comes from placement_of() (a new slot) or the slot's previous word
+/// (an update: a key keeps its slot).
+[[nodiscard]] inline std::uint64_t make_word(std::uint64_t hash, std::uint64_t placement,
+                                             std::uint64_t entry_offset, bool dead) noexcept {
+  SIMDR_ASSERT(entry_offset % 8 == 0 && entry_offset < format::max_file_size);
+  SIMDR_ASSERT((placement & ~placement_mask) == 0);
+  return (tag_of(hash) << 56) | (dead ? dead_bit : 0) | placement |
+         ((entry_offset >> 3) & offset_mask);
 }
 [[nodiscard]] inline std::uint64_t word_offset(std::uint64_t w) noexcept {
   return (w & offset_mask) << 3;
@@ -75,13 +96,22 @@ struct table {
   // Writer-only bookkeeping.
   std::uint64_t occupied = 0;  ///< Slots holding a key, live or dead.
   std::uint64_t live = 0;      ///< Slots holding a live key.
+  unsigned frac_bits = frac_width;  ///< Leading frac bits exact in every slot (see LAYOUT).
 
   [[nodiscard]] std::uint64_t capacity() const noexcept { return bucket_count * bucket_slots; }
   [[nodiscard]] std::uint64_t memory_bytes() const noexcept {
     return bucket_count * sizeof(bucket) + sizeof(table);
   }
+  /// The fastrange product: its high half is the home bucket, bits 31..24 a slot's frac.
+  [[nodiscard]] std::uint64_t product(std::uint64_t hash) const noexcept {
+    return (hash >> 32) * bucket_count;
+  }
   [[nodiscard]] std::uint64_t home(std::uint64_t hash) const noexcept {
-    return ((hash >> 32) * bucket_count) >> 32;
+    return product(hash) >> 32;
+  }
+  [[nodiscard]] std::uint64_t bucket_index(const std::atomic<std::uint64_t>* slot) const noexcept {
+    return (reinterpret_cast<std::uintptr_t>(slot) - reinterpret_cast<std::uintptr_t>(buckets)) /
+           sizeof(bucket);
   }
 
   /// A zeroed table with room for at least `slots` slots at 100% load, or nullptr when memory
@@ -121,10 +151,26 @@ struct table {
   return simd::active().find_slot_for_write(t, hash, key, key_size, base, found);
 }
 
-/// Writer: an empty slot for a key known to be absent (table rebuilds).
-[[nodiscard]] inline std::atomic<std::uint64_t>* find_empty(table& t,
-                                                            std::uint64_t hash) noexcept {
-  std::uint64_t b = t.home(hash);
+/// Placement bits (disp, frac) of a key given `product` = t.product(hash), stored in the slot
+/// of bucket `b`.
+[[nodiscard]] inline std::uint64_t placement_bits(const table& t, std::uint64_t product,
+                                                  std::uint64_t b) noexcept {
+  const std::uint64_t home = product >> 32;
+  std::uint64_t disp = b >= home ? b - home : b + t.bucket_count - home;
+  if (disp > disp_unknown) disp = disp_unknown;
+  const std::uint64_t frac = (product >> 24) & 0xff;
+  return (disp << disp_shift) | (frac << frac_shift);
+}
+/// Placement bits for a key of hash `hash` about to occupy `slot` (an empty slot of `t`).
+[[nodiscard]] inline std::uint64_t placement_of(const table& t, std::uint64_t hash,
+                                                const std::atomic<std::uint64_t>* slot) noexcept {
+  return placement_bits(t, t.product(hash), t.bucket_index(slot));
+}
+
+/// Writer: the first empty slot at or after bucket `b` (table rebuilds: the key is known to be
+/// absent); `b` is left at its bucket.
+[[nodiscard]] inline std::atomic<std::uint64_t>* find_empty_from(table& t,
+                                                                 std::uint64_t& b) noexcept {
   for (std::uint64_t probes = 0; probes < t.bucket_count; ++probes) {
     bucket& bk = t.buckets[b];
     for (std::uint32_t i = 0; i < bucket_slots; ++i)
@@ -132,6 +178,17 @@ struct table {
     if (++b == t.bucket_count) b = 0;
   }
   return nullptr;
+}
+
+/// Writer, table not yet published: stores the live key of hash `hash` whose entry is at
+/// `offset` in its first free slot.
+inline void insert_fresh(table& t, std::uint64_t hash, std::uint64_t offset) noexcept {
+  const std::uint64_t product = t.product(hash);
+  std::uint64_t b = product >> 32;
+  std::atomic<std::uint64_t>* slot = find_empty_from(t, b);
+  SIMDR_ASSERT(slot != nullptr);
+  slot->store(make_word(hash, placement_bits(t, product, b), offset, false),
+              std::memory_order_relaxed);
 }
 
 inline void prefetch_home(const table& t, std::uint64_t hash) noexcept {
@@ -145,12 +202,58 @@ inline void fill_fresh(table& t, const std::uint64_t* hashes, const std::uint64_
   constexpr std::size_t ahead = 16;
   for (std::size_t i = 0; i < n; ++i) {
     if (i + ahead < n) prefetch_home(t, hashes[i + ahead]);
-    std::atomic<std::uint64_t>* slot = find_empty(t, hashes[i]);
-    SIMDR_ASSERT(slot != nullptr);
-    slot->store(make_word(hashes[i], offsets[i], false), std::memory_order_relaxed);
+    insert_fresh(t, hashes[i], offsets[i]);
   }
   t.occupied = n;
   t.live = n;
+}
+
+/// Writer: fills `nt`, a fresh table of (old.bucket_count << shift) buckets with shift <=
+/// old.frac_bits, with the live slots of `old` from their placement bits alone: one sequential
+/// pass over both tables, no key read. Slots whose disp is unknown are handed to `rehash(word)`,
+/// which must insert them from their keys (insert_fresh). Counts and frac_bits are set on `nt`.
+template <class Rehash>
+void regrow(const table& old, table& nt, unsigned shift, Rehash&& rehash) noexcept {
+  SIMDR_ASSERT(shift <= old.frac_bits && nt.bucket_count == old.bucket_count << shift);
+  std::uint64_t n = 0;
+  for (std::uint64_t b = 0; b < old.bucket_count; ++b) {
+    for (std::uint32_t i = 0; i < bucket_slots; ++i) {
+      const std::uint64_t w = old.buckets[b].slot[i].load(std::memory_order_relaxed);
+      if (w == 0) break;  // occupied slots are a prefix of the bucket
+      if (word_dead(w)) continue;
+      ++n;
+      const std::uint64_t disp = (w >> disp_shift) & 7;
+      if (disp == disp_unknown) {
+        rehash(w);
+        continue;
+      }
+      const std::uint64_t home = b >= disp ? b - disp : b + old.bucket_count - disp;
+      const std::uint64_t frac = (w >> frac_shift) & 0xff;
+      // The new product is the old one << shift: its high half gains the top `shift` frac bits.
+      const std::uint64_t nhome = (home << shift) | (frac >> (frac_width - shift));
+      const std::uint64_t nfrac = (frac << shift) & 0xff;
+      // The first bucket from nhome with room; its used slots are a prefix, counted without
+      // branches (how many are used is unpredictable; whether the bucket is full is not).
+      std::uint64_t nb = nhome;
+      std::uint32_t used = 0;
+      for (std::uint64_t probes = 0;; ++probes) {
+        SIMDR_ASSERT(probes < nt.bucket_count);
+        const bucket& nbk = nt.buckets[nb];
+        used = 0;
+        for (const auto& sl : nbk.slot) used += sl.load(std::memory_order_relaxed) != 0;
+        if (used < bucket_slots) break;
+        if (++nb == nt.bucket_count) nb = 0;
+      }
+      std::uint64_t ndisp = nb >= nhome ? nb - nhome : nb + nt.bucket_count - nhome;
+      if (ndisp > disp_unknown) ndisp = disp_unknown;
+      nt.buckets[nb].slot[used].store(
+          (w & ~placement_mask) | (ndisp << disp_shift) | (nfrac << frac_shift),
+          std::memory_order_relaxed);
+    }
+  }
+  nt.occupied = n;
+  nt.live = n;
+  nt.frac_bits = old.frac_bits - shift;
 }
 
 }  // namespace simdr::detail

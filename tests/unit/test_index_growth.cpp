@@ -1,0 +1,192 @@
+// test_index_growth.cpp - the writer's index growth (index.hpp, LAYOUT): slots carry placement
+// bits (disp, frac) so that a table whose bucket count doubles is rebuilt from its slots
+// alone (regrow), keys being rehashed only for slots too far from home or once the exact frac
+// bits are used up. Checked against tables built from the full hashes, at the index level
+// (every key reachable from its home, exact placement bits) and through stores.
+#include <catch2/catch.hpp>
+#include <algorithm>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "index/index.hpp"
+#include "memory_storage.hpp"
+#include "store_impl.hpp"
+#include "support/test_support.hpp"
+
+using namespace simdr;
+using namespace simdr::detail;
+
+namespace {
+
+struct key_rec {
+  std::uint64_t hash;
+  std::uint64_t offset;
+};
+
+table* make_table(std::uint64_t slots) {
+  table* t = table::create(slots);
+  REQUIRE(t != nullptr);
+  return t;
+}
+
+// The word of the key (hash, offset) reached the way readers probe: from its home, over
+// buckets, until a bucket with an empty slot. 0 when absent.
+std::uint64_t probe(const table& t, const key_rec& k) {
+  std::uint64_t b = t.home(k.hash);
+  for (std::uint64_t n = 0; n < t.bucket_count; ++n) {
+    bool empty = false;
+    for (const auto& s : t.buckets[b].slot) {
+      const std::uint64_t w = s.load(std::memory_order_relaxed);
+      if (w == 0) {
+        empty = true;
+        break;
+      }
+      if (word_offset(w) == k.offset && (w >> 56) == tag_of(k.hash)) return w;
+    }
+    if (empty) return 0;
+    if (++b == t.bucket_count) b = 0;
+  }
+  return 0;
+}
+
+// Every slot's placement bits agree with its key's full hash: disp exactly (or "unknown" at 7
+// and beyond), the leading t.frac_bits bits of frac.
+void check_placement(const table& t, const std::vector<key_rec>& keys) {
+  std::map<std::uint64_t, std::uint64_t> hash_of;  // offset -> hash
+  for (const key_rec& k : keys) hash_of[k.offset] = k.hash;
+  const std::uint64_t frac_keep = (0xffu << (frac_width - t.frac_bits)) & 0xffu;
+  std::uint64_t checked = 0;
+  for (std::uint64_t b = 0; b < t.bucket_count; ++b)
+    for (const auto& s : t.buckets[b].slot) {
+      const std::uint64_t w = s.load(std::memory_order_relaxed);
+      if (w == 0) break;
+      const auto it = hash_of.find(word_offset(w));
+      if (it == hash_of.end()) continue;  // a dead key's slot, left by fill of the test
+      const std::uint64_t expect = placement_bits(t, t.product(it->second), b);
+      INFO("bucket " << b << " offset " << word_offset(w));
+      CHECK(((w >> disp_shift) & 7) == ((expect >> disp_shift) & 7));
+      CHECK((((w >> frac_shift) & 0xff) & frac_keep) == (((expect >> frac_shift) & 0xff) & frac_keep));
+      ++checked;
+    }
+  CHECK(checked == keys.size());
+}
+
+}  // namespace
+
+TEST_CASE("index: regrow by 2^k equals a rebuild from the keys' hashes", "[index]") {
+  SIMDR_SEEDED(seed, "index regrow");
+  std::mt19937_64 rng(seed);
+  const unsigned shift = GENERATE(0u, 1u, 2u, 3u);
+  INFO("growth x" << (1u << shift));
+  // Non-power-of-two bucket counts (open sizes tables to their keys).
+  const std::uint64_t slots = 8 * (1000 + rng() % 3000);
+  table* t = make_table(slots);
+  std::vector<key_rec> live, dead;
+  const std::uint64_t n = t->capacity() * 7 / 8 - 1;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const key_rec k{rng(), 64 + 8 * i};
+    std::uint64_t b = t->home(k.hash);
+    auto* slot = find_empty_from(*t, b);
+    REQUIRE(slot != nullptr);
+    const bool is_dead = i % 5 == 4;
+    slot->store(make_word(k.hash, placement_of(*t, k.hash, slot), k.offset, is_dead));
+    (is_dead ? dead : live).push_back(k);
+  }
+  t->occupied = n;
+  t->live = live.size();
+
+  table* nt = make_table(t->capacity() << shift);
+  REQUIRE(nt->bucket_count == t->bucket_count << shift);
+  std::vector<std::uint64_t> rehashed;
+  regrow(*t, *nt, shift, [&](std::uint64_t w) {
+    rehashed.push_back(w);
+    const auto it = std::find_if(live.begin(), live.end(),
+                                 [&](const key_rec& k) { return k.offset == word_offset(w); });
+    REQUIRE(it != live.end());
+    insert_fresh(*nt, it->hash, it->offset);
+  });
+  CHECK(nt->live == live.size());
+  CHECK(nt->occupied == live.size());
+  CHECK(nt->frac_bits == frac_width - shift);
+  for (const key_rec& k : live) CHECK(probe(*nt, k) != 0);
+  for (const key_rec& k : dead) CHECK(probe(*nt, k) == 0);
+  check_placement(*nt, live);
+  // Only slots 7 or more buckets from home needed their key.
+  for (std::uint64_t w : rehashed) CHECK(((w >> disp_shift) & 7) == disp_unknown);
+  table::destroy(nt);
+  table::destroy(t);
+}
+
+TEST_CASE("index: slots far from home are rehashed from their keys", "[index]") {
+  SIMDR_SEEDED(seed, "index far slots");
+  std::mt19937_64 rng(seed);
+  table* t = make_table(8 * 64);
+  // 100 keys with one home: they spill 12 buckets past it, so most have disp "unknown".
+  std::vector<key_rec> keys;
+  const std::uint64_t hi = rng() & 0xffffffff00000000u;
+  for (std::uint64_t i = 0; i < 100; ++i) keys.push_back({hi | (rng() & 0x00ffffffu), 64 + 8 * i});
+  for (const key_rec& k : keys) insert_fresh(*t, k.hash, k.offset);
+  t->occupied = t->live = keys.size();
+  check_placement(*t, keys);
+  table* nt = make_table(t->capacity() * 2);
+  std::size_t rehashed = 0;
+  regrow(*t, *nt, 1, [&](std::uint64_t w) {
+    ++rehashed;
+    for (const key_rec& k : keys)
+      if (k.offset == word_offset(w)) insert_fresh(*nt, k.hash, k.offset);
+  });
+  CHECK(rehashed >= 100 - 7 * bucket_slots);
+  for (const key_rec& k : keys) CHECK(probe(*nt, k) != 0);
+  check_placement(*nt, keys);
+  table::destroy(nt);
+  table::destroy(t);
+}
+
+TEST_CASE("index: a store grows through many doublings and frac exhaustion", "[index][store]") {
+  SIMDR_SEEDED(seed, "index store growth");
+  std::mt19937_64 rng(seed);
+  // From the empty table (8 buckets) to ~120k live keys: 14 doublings, so the frac bits run out
+  // (8 doublings) and the table is rehashed from its keys once, then regrown again. Erases and
+  // re-puts leave dead slots that every rebuild drops.
+  auto r = detail::open_store(std::make_unique<memory_storage>(), {.create = true});
+  REQUIRE(r.has_value());
+  store db = std::move(*r);
+  std::map<std::string, std::string> model;
+  std::vector<key_value> batch;
+  std::vector<std::string> ks, vs;
+  unsigned min_frac = frac_width;
+  const std::uint64_t first_buckets = store_impl::of(db).current_table()->bucket_count;
+  for (int round = 0; round < 150; ++round) {
+    ks.clear();
+    vs.clear();
+    const int n = 1 + static_cast<int>(rng() % 1600);
+    for (int i = 0; i < n; ++i) {
+      ks.push_back("k" + std::to_string(rng() % 200000));
+      vs.push_back(std::to_string(rng()));
+    }
+    batch.clear();
+    for (int i = 0; i < n; ++i) batch.push_back({ks[i], vs[i]});
+    REQUIRE(db.put_batch(batch) == errc::ok);
+    for (int i = 0; i < n; ++i) model[ks[i]] = vs[i];
+    for (int i = 0; i < 50; ++i) {
+      const std::string k = "k" + std::to_string(rng() % 200000);
+      auto e = db.erase(k);
+      REQUIRE(e.has_value());
+      CHECK(*e == (model.erase(k) == 1));
+    }
+    min_frac = std::min(min_frac, store_impl::of(db).current_table()->frac_bits);
+  }
+  const std::uint64_t last_buckets = store_impl::of(db).current_table()->bucket_count;
+  INFO("buckets " << first_buckets << " -> " << last_buckets << ", fewest exact frac bits "
+                  << min_frac);
+  CHECK(last_buckets >= first_buckets << 10);
+  CHECK(min_frac == 0);  // the slow rebuild ran at least once
+  CHECK(db.size() == model.size());
+  for (const auto& [k, v] : model) {
+    auto got = db.get(k);
+    REQUIRE(got.has_value());
+    CHECK(got->str() == v);
+  }
+}
