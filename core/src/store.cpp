@@ -425,43 +425,60 @@ status store_impl::ensure_capacity(std::uint64_t incoming) noexcept {
 
 // Builds a new table of `slots` slots from the live slots of `old` (dead ones are dropped).
 // When the new bucket count is the old one times 2^k and the slots' placement bits still hold
-// k exact bits, the slots move without their keys (regrow: sequential over both tables).
-// Otherwise, or for a slot whose placement is unknown, the key is read back from the image and
-// hashed, pipelined with prefetches so the cost is bandwidth-bound rather than latency-bound.
-// nullptr when memory is exhausted.
+// k exact bits, the slots move without their keys (regrow_into: sequential over both tables);
+// otherwise every key is read back and hashed (rehash_into). nullptr when memory is exhausted.
 table* store_impl::rebuild_table(const table& old, std::uint64_t slots) noexcept {
   table* nt = table::create(slots);
   if (nt == nullptr) return nullptr;
-  const std::byte* base = old.base.load(std::memory_order_relaxed);
-  nt->base.store(base, std::memory_order_relaxed);
+  nt->base.store(old.base.load(std::memory_order_relaxed), std::memory_order_relaxed);
   nt->log_state.store(old.log_state.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  for (unsigned shift = 0; shift <= old.frac_bits; ++shift) {
-    if (old.bucket_count << shift != nt->bucket_count) continue;
-    regrow(old, *nt, shift, [&](std::uint64_t w) noexcept {
-      insert_fresh(*nt, key_hash(base + word_offset(w)), word_offset(w));
-    });
-    return nt;
-  }
-  pod_vector<std::uint64_t> words;
+  unsigned shift = 0;
+  while (shift < old.frac_bits && old.bucket_count << shift < nt->bucket_count) ++shift;
+  const bool ok = old.bucket_count << shift == nt->bucket_count ? regrow_into(old, *nt, shift)
+                                                                : rehash_into(old, *nt);
+  if (ok) return nt;
+  table::destroy(nt);
+  return nullptr;
+}
+
+// Fills nt (old's bucket count << shift) from old's placement bits; slots whose placement is
+// unknown are rehashed from their keys afterwards. False when memory is exhausted.
+bool store_impl::regrow_into(const table& old, table& nt, unsigned shift) noexcept {
+  pod_vector<std::uint8_t> fill;
+  pod_vector<std::uint64_t> far;
+  if (!fill.reserve(static_cast<std::size_t>(nt.bucket_count))) return false;
+  std::memset(fill.data(), 0, static_cast<std::size_t>(nt.bucket_count));
+  bool ok = true;
+  regrow(old, nt, shift, fill.data(),
+         [&](std::uint64_t w) noexcept { ok = ok && far.push_back(word_offset(w)); });
+  if (!ok) return false;
+  const std::byte* base = old.base.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < far.size(); ++i) insert_fresh(nt, key_hash(base + far[i]), far[i]);
+  return true;
+}
+
+// Fills nt from the keys of old's live slots, read back from the image and hashed, pipelined
+// with prefetches so the cost is bandwidth-bound rather than latency-bound. False when memory
+// is exhausted.
+bool store_impl::rehash_into(const table& old, table& nt) noexcept {
+  pod_vector<std::uint64_t> offsets;
   pod_vector<std::uint64_t> hashes;
-  if (!words.reserve(static_cast<std::size_t>(old.live)) ||
-      !hashes.reserve(static_cast<std::size_t>(old.live))) {
-    table::destroy(nt);
-    return nullptr;
-  }
+  if (!offsets.reserve(static_cast<std::size_t>(old.live)) ||
+      !hashes.reserve(static_cast<std::size_t>(old.live)))
+    return false;
   for (std::uint64_t b = 0; b < old.bucket_count; ++b)
     for (std::uint32_t i = 0; i < bucket_slots; ++i) {
       const std::uint64_t w = old.buckets[b].slot[i].load(std::memory_order_relaxed);
-      if (w != 0 && !word_dead(w)) (void)words.push_back(w);
+      if (w != 0 && !word_dead(w)) (void)offsets.push_back(word_offset(w));
     }
-  const std::size_t n = words.size();
+  const std::byte* base = old.base.load(std::memory_order_relaxed);
+  const std::size_t n = offsets.size();
   for (std::size_t i = 0; i < n; ++i) {
-    if (i + prefetch_distance < n) SIMDR_PREFETCH(base + word_offset(words[i + prefetch_distance]));
-    (void)hashes.push_back(key_hash(base + word_offset(words[i])));
+    if (i + prefetch_distance < n) SIMDR_PREFETCH(base + offsets[i + prefetch_distance]);
+    (void)hashes.push_back(key_hash(base + offsets[i]));
   }
-  for (std::size_t i = 0; i < n; ++i) words[i] = word_offset(words[i]);  // now plain offsets
-  fill_fresh(*nt, hashes.data(), words.data(), n);
-  return nt;
+  fill_fresh(nt, hashes.data(), offsets.data(), n);
+  return true;
 }
 
 // Grows (or shrinks) the live table: a new one is built aside and published; the old one is

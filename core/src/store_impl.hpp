@@ -84,6 +84,8 @@ class store_impl {
   status ensure_capacity(std::uint64_t incoming) noexcept;
   status rebuild(std::uint64_t slots) noexcept;
   table* rebuild_table(const table& old, std::uint64_t slots) noexcept;
+  bool regrow_into(const table& old, table& nt, unsigned shift) noexcept;
+  bool rehash_into(const table& old, table& nt) noexcept;
   std::uint64_t estimate_puts(std::span<const std::byte> view, std::uint64_t from) const noexcept;
   status index_fresh(std::span<const std::byte> view, std::uint64_t from,
                      std::uint64_t ro_tail_bytes) noexcept;

@@ -210,17 +210,26 @@ inline void fill_fresh(table& t, const std::uint64_t* hashes, const std::uint64_
 
 /// Writer: fills `nt`, a fresh table of (old.bucket_count << shift) buckets with shift <=
 /// old.frac_bits, with the live slots of `old` from their placement bits alone: one sequential
-/// pass over both tables, no key read. Slots whose disp is unknown are handed to `rehash(word)`,
-/// which must insert them from their keys (insert_fresh). Counts and frac_bits are set on `nt`.
+/// pass over both tables, no key read. `fill` is nt.bucket_count zeroed bytes of scratch (the
+/// used slots of each new bucket, which are a prefix). Slots whose disp is unknown are handed
+/// to `rehash(word)`, which must insert them from their keys (insert_fresh) after this returns
+/// (they are collected, not inserted, so that `fill` stays exact). Counts and frac_bits are set
+/// on `nt`.
 template <class Rehash>
-void regrow(const table& old, table& nt, unsigned shift, Rehash&& rehash) noexcept {
+void regrow(const table& old, table& nt, unsigned shift, std::uint8_t* fill,
+            Rehash&& rehash) noexcept {
   SIMDR_ASSERT(shift <= old.frac_bits && nt.bucket_count == old.bucket_count << shift);
   std::uint64_t n = 0;
   for (std::uint64_t b = 0; b < old.bucket_count; ++b) {
+    // The live slots of the bucket as a mask (no branch per slot: how many are used varies).
+    std::uint64_t words[bucket_slots];
+    std::uint32_t live = 0;
     for (std::uint32_t i = 0; i < bucket_slots; ++i) {
-      const std::uint64_t w = old.buckets[b].slot[i].load(std::memory_order_relaxed);
-      if (w == 0) break;  // occupied slots are a prefix of the bucket
-      if (word_dead(w)) continue;
+      words[i] = old.buckets[b].slot[i].load(std::memory_order_relaxed);
+      live |= static_cast<std::uint32_t>(words[i] != 0 && !word_dead(words[i])) << i;
+    }
+    for (; live != 0; live &= live - 1) {
+      const std::uint64_t w = words[__builtin_ctz(live)];
       ++n;
       const std::uint64_t disp = (w >> disp_shift) & 7;
       if (disp == disp_unknown) {
@@ -232,21 +241,14 @@ void regrow(const table& old, table& nt, unsigned shift, Rehash&& rehash) noexce
       // The new product is the old one << shift: its high half gains the top `shift` frac bits.
       const std::uint64_t nhome = (home << shift) | (frac >> (frac_width - shift));
       const std::uint64_t nfrac = (frac << shift) & 0xff;
-      // The first bucket from nhome with room; its used slots are a prefix, counted without
-      // branches (how many are used is unpredictable; whether the bucket is full is not).
       std::uint64_t nb = nhome;
-      std::uint32_t used = 0;
-      for (std::uint64_t probes = 0;; ++probes) {
+      for (std::uint64_t probes = 0; fill[nb] == bucket_slots; ++probes) {
         SIMDR_ASSERT(probes < nt.bucket_count);
-        const bucket& nbk = nt.buckets[nb];
-        used = 0;
-        for (const auto& sl : nbk.slot) used += sl.load(std::memory_order_relaxed) != 0;
-        if (used < bucket_slots) break;
         if (++nb == nt.bucket_count) nb = 0;
       }
       std::uint64_t ndisp = nb >= nhome ? nb - nhome : nb + nt.bucket_count - nhome;
       if (ndisp > disp_unknown) ndisp = disp_unknown;
-      nt.buckets[nb].slot[used].store(
+      nt.buckets[nb].slot[fill[nb]++].store(
           (w & ~placement_mask) | (ndisp << disp_shift) | (nfrac << frac_shift),
           std::memory_order_relaxed);
     }
