@@ -26,6 +26,10 @@
 
 namespace simdr {
 
+namespace detail {
+struct table_memory;  // index/index.hpp
+}
+
 class storage {
  public:
   virtual ~storage() = default;
@@ -93,6 +97,15 @@ class storage {
   virtual void run_pair(function_ref<void()> a, function_ref<void()> b) noexcept {
     a();
     b();
+  }
+
+  /// Where the index tables of this store are allocated: memory the platform picks for tables
+  /// probed at random (native: transparent huge pages for large tables, one TLB entry and one
+  /// page fault per 2 MiB instead of per 4 KiB), or nullptr for the C++ heap. The functions
+  /// must outlive every store (static): tables are freed through the reclaimer, possibly after
+  /// this storage object is retired.
+  [[nodiscard]] virtual const detail::table_memory* table_memory() const noexcept {
+    return nullptr;
   }
 
   /// This storage no longer backs the store (compacted away, or a read-only handle moved to

@@ -285,7 +285,7 @@ std::uint64_t store_impl::estimate_puts(std::span<const std::byte> view,
 status store_impl::index_fresh(std::span<const std::byte> view, std::uint64_t from,
                                std::uint64_t ro_tail_bytes) noexcept {
   const std::byte* base = view.data();
-  table* t = table::create(slots_for(estimate_puts(view, from)));
+  table* t = table::create(slots_for(estimate_puts(view, from)), storage_->table_memory());
   if (t == nullptr) return errc::no_memory;
   t->base.store(base, std::memory_order_relaxed);
 
@@ -428,7 +428,7 @@ status store_impl::ensure_capacity(std::uint64_t incoming) noexcept {
 // k exact bits, the slots move without their keys (regrow_into: sequential over both tables);
 // otherwise every key is read back and hashed (rehash_into). nullptr when memory is exhausted.
 table* store_impl::rebuild_table(const table& old, std::uint64_t slots) noexcept {
-  table* nt = table::create(slots);
+  table* nt = table::create(slots, storage_->table_memory());
   if (nt == nullptr) return nullptr;
   nt->base.store(old.base.load(std::memory_order_relaxed), std::memory_order_relaxed);
   nt->log_state.store(old.log_state.load(std::memory_order_relaxed), std::memory_order_relaxed);
@@ -545,25 +545,26 @@ status store_impl::commit_locked(std::span<const write_op> ops) noexcept {
 // Encodes `ops` as entries starting at file offset `start` into out_/hashes_/sizes_.
 status store_impl::encode_ops(std::span<const write_op> ops, std::uint64_t start) noexcept {
   out_.clear();
-  hashes_.clear();
-  sizes_.clear();
+  hashes_.resize(ops.size());
+  sizes_.resize(ops.size());
   std::uint64_t pos = start;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const write_op& op = ops[i];
     const std::uint8_t flags = i + 1 == ops.size() ? format::flag_commit_end : 0;
-    hashes_.push_back(xxh3(op.key.data(), op.key.size()));
+    hashes_[i] = xxh3(op.key.data(), op.key.size());
     std::uint64_t end = 0;
     if (op.op == write_op::kind::put) {
       std::uint64_t voff = 0;
       if (!format::layout_put(pos, op.key.size(), op.value.size(), alignment_, voff, end))
         return errc::too_large;
-      out_.put(pos, op.key.span(), op.value.data(), op.value.size(),
-               xxh3(op.value.data(), op.value.size()), flags, voff, end);
+      end = out_.put(pos, op.key.span(), op.value.data(), op.value.size(),
+                     xxh3(op.value.data(), op.value.size()), flags, voff, end);
     } else {
       end = out_.tombstone(pos, op.key.span(), flags);
+      if (end > format::max_file_size) return errc::too_large;
     }
-    if (end > format::max_file_size) return errc::too_large;
-    sizes_.push_back(end - pos);
+    if (end == 0) return errc::no_memory;
+    sizes_[i] = end - pos;
     pos = end;
   }
   return errc::ok;
@@ -965,7 +966,7 @@ result<compact_report> store_impl::compact() noexcept {
   result<std::unique_ptr<storage>> made = storage_->create_replacement();
   if (!made) return made.error();
   std::unique_ptr<storage> repl = std::move(*made);
-  table* nt = table::create(slots_for(offsets.size()));
+  table* nt = table::create(slots_for(offsets.size()), repl->table_memory());
   pod_vector<std::uint64_t> new_offsets;
   pod_vector<std::uint64_t> hashes;
   if (nt == nullptr || !new_offsets.reserve(offsets.size()) || !hashes.reserve(offsets.size())) {
@@ -1008,8 +1009,9 @@ result<compact_report> store_impl::compact() noexcept {
     std::uint64_t voff = 0;
     std::uint64_t end = 0;
     (void)format::layout_put(pos, e.key_size, e.value_size, alignment_, voff, end);
-    out_.put(pos, key, value, e.value_size, e.value_checksum,
-             last_of_commit ? format::flag_commit_end : 0, voff, end);
+    if (out_.put(pos, key, value, e.value_size, e.value_checksum,
+                 last_of_commit ? format::flag_commit_end : 0, voff, end) == 0)
+      return fail(errc::no_memory);
     (void)new_offsets.push_back(pos);
     (void)hashes.push_back(xxh3(key.data(), key.size()));
     live_bytes += end - pos;

@@ -5,6 +5,10 @@
 // (every key reachable from its home, exact placement bits) and through stores.
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <map>
 #include <random>
 #include <string>
@@ -19,6 +23,14 @@ using namespace simdr;
 using namespace simdr::detail;
 
 namespace {
+
+// The whole text of a file that may report size 0 (/proc, /sys); "" when it cannot be read.
+[[maybe_unused]] std::string read_text(const char* path) {
+  std::ifstream in(path);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
 
 struct key_rec {
   std::uint64_t hash;
@@ -191,3 +203,58 @@ TEST_CASE("index: a store grows through many doublings and frac exhaustion", "[i
     CHECK(got->str() == v);
   }
 }
+
+#if !defined(__EMSCRIPTEN__)  // wasm tables live on the wasm heap (no table_memory)
+TEST_CASE("index: large tables of a native store are 2 MiB aligned, on huge pages when THP allows",
+          "[index][store]") {
+  // posix_storage's table memory: tables of 4 MiB and more get their own 2 MiB aligned mapping
+  // advised MADV_HUGEPAGE. 400k keys grow the table to 8 MiB.
+  test::temp_dir dir;
+  store db = test::open_ok(dir.file("big.simdr"));
+  std::vector<std::string> keys;
+  for (int i = 0; i < 400000; ++i) keys.push_back("key-" + std::to_string(i));
+  std::vector<key_value> batch;
+  for (const std::string& k : keys) {
+    batch.push_back({k, k});
+    if (batch.size() == 4096) {
+      REQUIRE(db.put_batch(batch) == errc::ok);
+      batch.clear();
+    }
+  }
+  REQUIRE(db.put_batch(batch) == errc::ok);
+  const table& t = *store_impl::of(db).current_table();
+  const std::size_t bytes = static_cast<std::size_t>(t.bucket_count) * sizeof(bucket);
+  INFO("table of " << bytes << " bytes at " << static_cast<const void*>(t.buckets));
+  REQUIRE(bytes >= (std::size_t{4} << 20));
+  CHECK(t.memory != nullptr);
+  CHECK(reinterpret_cast<std::uintptr_t>(t.buckets) % (std::size_t{2} << 20) == 0);
+#if defined(__x86_64__)  // (qemu-user, which runs the aarch64 suite, ignores madvise)
+  // Whether the kernel backed it with huge pages depends on its THP setting.
+  const std::string thp = read_text("/sys/kernel/mm/transparent_hugepage/enabled");
+  if (thp.find("[never]") != std::string::npos || thp.empty()) {
+    WARN("transparent huge pages are off here: " << thp);
+    return;
+  }
+  // /proc/self/smaps: the mapping holding the table reports AnonHugePages.
+  const std::string smaps = read_text("/proc/self/smaps");
+  const auto at = reinterpret_cast<std::uintptr_t>(t.buckets);
+  std::size_t huge_kb = 0;
+  bool in_table = false;
+  std::size_t pos = 0;
+  while (pos < smaps.size()) {
+    const std::size_t eol = std::min(smaps.find('\n', pos), smaps.size());
+    const std::string line = smaps.substr(pos, eol - pos);
+    pos = eol + 1;
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(' ') < 30) {
+      in_table = lo <= at && at < hi;
+      continue;
+    }
+    if (in_table && line.rfind("AnonHugePages:", 0) == 0)
+      huge_kb = std::strtoul(line.c_str() + 14, nullptr, 10);
+  }
+  INFO("THP setting " << thp);
+  CHECK(huge_kb > 0);
+#endif
+}
+#endif

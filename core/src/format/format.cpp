@@ -43,18 +43,6 @@ status decode_header(std::span<const std::byte> bytes, file_header& out) noexcep
   return errc::ok;
 }
 
-bool layout_put(std::uint64_t offset, std::uint64_t key_size, std::uint64_t value_size,
-                std::uint32_t alignment, std::uint64_t& value_offset,
-                std::uint64_t& end) noexcept {
-  // offset and key_size are small enough (offset <= max_file_size, key < 2^16); only
-  // value_size can be anything. The entry must end within max_file_size.
-  const std::uint64_t key_end = offset + entry_header_size + key_size;
-  value_offset = align_up(key_end, alignment);
-  if (value_offset > max_file_size || value_size > max_file_size - value_offset) return false;
-  end = align_up(value_offset + value_size, 8);
-  return true;
-}
-
 std::uint64_t tombstone_end(std::uint64_t offset, std::uint64_t key_size) noexcept {
   return align_up(offset + entry_header_size + key_size, 8);
 }

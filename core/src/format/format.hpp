@@ -78,9 +78,17 @@ struct entry {
 
 /// Where a put's value starts and where the entry ends, for an entry header at `offset`.
 /// Returns false on arithmetic overflow (a corrupt length).
-[[nodiscard]] bool layout_put(std::uint64_t offset, std::uint64_t key_size,
-                              std::uint64_t value_size, std::uint32_t alignment,
-                              std::uint64_t& value_offset, std::uint64_t& end) noexcept;
+[[nodiscard]] inline bool layout_put(std::uint64_t offset, std::uint64_t key_size,
+                                     std::uint64_t value_size, std::uint32_t alignment,
+                                     std::uint64_t& value_offset, std::uint64_t& end) noexcept {
+  // offset and key_size are small enough (offset <= max_file_size, key < 2^16); only
+  // value_size can be anything. The entry must end within max_file_size.
+  const std::uint64_t key_end = offset + entry_header_size + key_size;
+  value_offset = align_up(key_end, alignment);
+  if (value_offset > max_file_size || value_size > max_file_size - value_offset) return false;
+  end = align_up(value_offset + value_size, 8);
+  return true;
+}
 
 /// Bytes an entry occupies (header, key, padding, value, tail padding) at `offset`.
 [[nodiscard]] std::uint64_t tombstone_end(std::uint64_t offset, std::uint64_t key_size) noexcept;

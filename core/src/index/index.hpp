@@ -85,6 +85,14 @@ static_assert(sizeof(bucket) == 64);
 }
 [[nodiscard]] inline bool word_dead(std::uint64_t w) noexcept { return (w & dead_bit) != 0; }
 
+/// Memory for the buckets of a table, from the platform (storage::table_memory()).
+struct table_memory {
+  /// `bytes` (a multiple of 64) aligned to 64 bytes, or nullptr. Need not be zeroed.
+  void* (*allocate)(std::size_t bytes) noexcept;
+  /// Frees what allocate(bytes) returned.
+  void (*release)(void* p, std::size_t bytes) noexcept;
+};
+
 /// One generation of the index. `base` is the image the offsets resolve against.
 struct table {
   std::atomic<const std::byte*> base{nullptr};
@@ -93,6 +101,7 @@ struct table {
   std::atomic<std::uint64_t> log_state{0};
   std::uint64_t bucket_count = 0;
   bucket* buckets = nullptr;
+  const table_memory* memory = nullptr;  ///< Where `buckets` came from (nullptr: the heap).
   // Writer-only bookkeeping.
   std::uint64_t occupied = 0;  ///< Slots holding a key, live or dead.
   std::uint64_t live = 0;      ///< Slots holding a live key.
@@ -114,9 +123,9 @@ struct table {
            sizeof(bucket);
   }
 
-  /// A zeroed table with room for at least `slots` slots at 100% load, or nullptr when memory
-  /// is exhausted (never throws).
-  static table* create(std::uint64_t slots) noexcept;
+  /// A zeroed table with room for at least `slots` slots at 100% load, its buckets from `mem`
+  /// (nullptr: the C++ heap), or nullptr when memory is exhausted (never throws).
+  static table* create(std::uint64_t slots, const table_memory* mem = nullptr) noexcept;
   static void destroy(table* t) noexcept;
   static void destroy_erased(void* t) noexcept { destroy(static_cast<table*>(t)); }
 };
