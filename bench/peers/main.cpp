@@ -475,6 +475,10 @@ int main(int argc, char** argv) {
       "Floors: write() floor = the same key+value bytes (6-byte record prefix) appended with one "
       "writev per batch, no index (fdatasync per batch in W1sync); hash-map floor = an "
       "open-addressing in-memory map (XXH3), not persistent: its 'index memory' holds all data.",
+      "W3 reads run twice in the same process: the first pass (the target) includes first "
+      "touching the data, which for a memory-mapped engine (SIMD R Drive, LMDB) means mapping "
+      "1 GB of page cache at one minor fault per 64 KiB, while the hash-map floor reads memory it "
+      "filled itself; the second pass has that cost paid and isolates the engine's own read path.",
       "Index memory = growth of RssAnon (/proc/self/status) across open in a fresh process, per "
       "live key: the in-memory structures an engine builds (file maps are not anonymous).",
       "MB = 10^6 bytes of values. W2/W3 values are incompressible random bytes. Every phase "

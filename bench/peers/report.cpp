@@ -111,6 +111,7 @@ const std::vector<metric_def>& metric_defs() {
       {"w2.read_mbs", "W2 random read + XXH3 of 4 KiB values", "MB/s", 1, true},
       {"w3.write_mbs", "W3 write, 1 MiB values (one per commit)", "MB/s", 1, true},
       {"w3.read_mbs", "W3 read + XXH3 of every 1 MiB value", "MB/s", 1, true},
+      {"w3.read2_mbs", "W3 read + XXH3, second pass (pages already mapped)", "MB/s", 1, true},
       {"w4.readers", "W4 readers' total (2 threads, random gets)", "M ops/s", 1e6, true},
       {"w4.writer", "W4 writer (one 8-byte entry per commit)", "k ops/s", 1e3, true},
   };
