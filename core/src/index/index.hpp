@@ -160,15 +160,18 @@ struct table {
   return simd::active().find_slot_for_write(t, hash, key, key_size, base, found);
 }
 
+/// The disp field of a slot in bucket `b` whose key's home is `home` (probing wraps around).
+[[nodiscard]] inline std::uint64_t disp_field(const table& t, std::uint64_t home,
+                                              std::uint64_t b) noexcept {
+  const std::uint64_t disp = b >= home ? b - home : b + t.bucket_count - home;
+  return (disp < disp_unknown ? disp : disp_unknown) << disp_shift;
+}
 /// Placement bits (disp, frac) of a key given `product` = t.product(hash), stored in the slot
 /// of bucket `b`.
 [[nodiscard]] inline std::uint64_t placement_bits(const table& t, std::uint64_t product,
                                                   std::uint64_t b) noexcept {
-  const std::uint64_t home = product >> 32;
-  std::uint64_t disp = b >= home ? b - home : b + t.bucket_count - home;
-  if (disp > disp_unknown) disp = disp_unknown;
   const std::uint64_t frac = (product >> 24) & 0xff;
-  return (disp << disp_shift) | (frac << frac_shift);
+  return disp_field(t, product >> 32, b) | (frac << frac_shift);
 }
 /// Placement bits for a key of hash `hash` about to occupy `slot` (an empty slot of `t`).
 [[nodiscard]] inline std::uint64_t placement_of(const table& t, std::uint64_t hash,
@@ -255,10 +258,8 @@ void regrow(const table& old, table& nt, unsigned shift, std::uint8_t* fill,
         SIMDR_ASSERT(probes < nt.bucket_count);
         if (++nb == nt.bucket_count) nb = 0;
       }
-      std::uint64_t ndisp = nb >= nhome ? nb - nhome : nb + nt.bucket_count - nhome;
-      if (ndisp > disp_unknown) ndisp = disp_unknown;
       nt.buckets[nb].slot[fill[nb]++].store(
-          (w & ~placement_mask) | (ndisp << disp_shift) | (nfrac << frac_shift),
+          (w & ~placement_mask) | disp_field(nt, nhome, nb) | (nfrac << frac_shift),
           std::memory_order_relaxed);
     }
   }
