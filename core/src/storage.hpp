@@ -20,6 +20,7 @@
 #include <memory>
 #include <span>
 
+#include "index/reclaim.hpp"  // heavy_barrier_fn
 #include "simdr/error.hpp"
 #include "simdr/result.hpp"
 #include "simdr/store.hpp"  // function_ref
@@ -105,6 +106,15 @@ class storage {
   /// must outlive every store (static): tables are freed through the reclaimer, possibly after
   /// this storage object is retired.
   [[nodiscard]] virtual const detail::table_memory* table_memory() const noexcept {
+    return nullptr;
+  }
+
+  /// A process-wide heavy memory barrier (native Linux: membarrier(2), private expedited), or
+  /// nullptr. With one, readers register with a compiler barrier only and the writer pays the
+  /// heavy barrier when it frees an index table (index/reclaim.hpp, BARRIERS). The function
+  /// must be static, and must run a full barrier on every CPU running a thread of this process
+  /// whenever it returns true.
+  [[nodiscard]] virtual detail::heavy_barrier_fn heavy_barrier() const noexcept {
     return nullptr;
   }
 

@@ -53,7 +53,9 @@ status check_options(const open_options& o) noexcept {
 
 store_impl::store_impl(std::unique_ptr<storage> s, const open_options& o,
                        const format::file_header& h) noexcept
-    : options_(o), header_(h), alignment_(h.alignment()), storage_(std::move(s)) {}
+    : options_(o), header_(h), alignment_(h.alignment()), storage_(std::move(s)) {
+  rcu_.use_heavy_barrier(storage_->heavy_barrier());
+}
 
 store_impl::~store_impl() {
   // close() contract: no reader is active, so everything retired can go.
@@ -843,7 +845,7 @@ std::span<const std::byte> store_impl::committed_image() const noexcept {
 }
 
 void store_impl::begin_range(entry_range& r) const noexcept {
-  const reader_guard g = rcu_.enter();
+  const reader_guard g = rcu_.enter_shared();  // ranges may end on another thread
   r.guard_slot_ = g.slot;
   r.guard_phase_ = g.phase;
   r.table_ = table_.load(std::memory_order_seq_cst);

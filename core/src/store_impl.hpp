@@ -68,6 +68,10 @@ class store_impl {
   /// while no other thread writes).
   static store_impl& of(store& s) noexcept { return *s.impl_; }
   const table* current_table() const noexcept { return table_.load(std::memory_order_acquire); }
+  /// Tests: whether readers register with a compiler barrier only (reclaim.hpp, BARRIERS), and
+  /// the storage's heavy barrier that makes it sound.
+  bool readers_asymmetric() const noexcept { return rcu_.asymmetric(); }
+  heavy_barrier_fn storage_heavy_barrier() const noexcept { return storage_->heavy_barrier(); }
 
  private:
   struct loaded_entry {

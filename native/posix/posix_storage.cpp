@@ -24,6 +24,10 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -72,6 +76,31 @@ void release_table(void* p, std::size_t bytes) noexcept {
 }
 
 constexpr detail::table_memory posix_table_memory{&allocate_table, &release_table};
+
+// READER BARRIER. With membarrier(2) (Linux 4.14+), the index reclaimer's readers need only a
+// compiler barrier; the writer calls this after flipping the reclaimer's phase, a few
+// microseconds once per replaced index table (core/src/index/reclaim.hpp, BARRIERS).
+#ifdef __linux__
+long membarrier(int cmd) noexcept { return ::syscall(SYS_membarrier, cmd, 0, 0); }
+
+bool membarrier_heavy() noexcept {
+  if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return true;
+  // A fork()ed child is not registered: register and try once more.
+  return errno == EPERM && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0 &&
+         membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0;
+}
+
+detail::heavy_barrier_fn probe_heavy_barrier() noexcept {
+  static const bool ok = [] {
+    const long cmds = membarrier(MEMBARRIER_CMD_QUERY);
+    return cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
+           membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+  }();
+  return ok ? &membarrier_heavy : nullptr;
+}
+#else
+detail::heavy_barrier_fn probe_heavy_barrier() noexcept { return nullptr; }
+#endif
 
 status from_errno(int e) noexcept {
   switch (e) {
@@ -133,6 +162,9 @@ class posix_storage final : public storage {
   bool is_writable() const noexcept override { return writable_; }
   const detail::table_memory* table_memory() const noexcept override {
     return &posix_table_memory;
+  }
+  detail::heavy_barrier_fn heavy_barrier() const noexcept override {
+    return probe_heavy_barrier();
   }
 
   status append(std::span<const std::span<const std::byte>> parts) noexcept override {

@@ -1,24 +1,48 @@
 // reclaim.hpp - deferred reclamation of index tables, so readers never wait for the writer.
 //
-// Readers announce themselves in one of `slot_count` cache-line-sized slots (picked per thread)
-// by incrementing a counter for the current phase; the writer retires a table only after it is
-// unpublished, and frees it once every counter of the phase it was retired under has drained.
-// This is a two-phase quiescence scheme in the spirit of SRCU: readers pay two uncontended
-// atomic RMWs and never block; the writer never blocks either (it frees lazily, at a later
-// commit or at close).
+// Readers announce themselves in a cache-line-sized slot by counting up the current phase; the
+// writer retires a table only after it is unpublished, flips the phase, and frees the table
+// once every counter of the phase it was retired under has drained. A two-phase quiescence
+// scheme in the spirit of SRCU: readers never block, and neither does the writer (it frees
+// lazily, at a later commit or at close).
 //
-// MEMORY ORDERING (why a freed table is never in use):
-//  reader:  p = phase (seq_cst); cnt[s][p] += 1 (seq_cst); re-check phase == p (seq_cst),
-//           else undo and retry; then load the table pointer (seq_cst) and use it.
-//  writer:  unpublish T (table store, seq_cst); later flip phase p -> 1-p (seq_cst); then read
-//           cnt[*][p] (seq_cst) and free T when all are 0.
-//  All these operations are seq_cst, so they sit in one total order S. A reader counted in
-//  phase p that passed its re-check did so before the flip away from p in S, hence its
-//  increment precedes the writer's reads of cnt[*][p], which therefore see it: T is not freed
-//  while it is counted. A reader that observed phase p after the flip into p loads the table
-//  after that flip, which follows T's unpublication in S, so it cannot load T at all.
+// SLOTS. Every thread that reads gets a small process-wide id (reader_ids, recycled when the
+// thread exits) and owns slot `id` of every reclaimer: only that thread writes the slot, so it
+// counts with a plain load and store, no locked read-modify-write. Threads beyond
+// reader_ids::capacity, and guards that may end on another thread (entry ranges, which users
+// hold across calls), share the last slot and count it with atomic RMWs.
+//
+// BARRIERS. Between a reader's count store and its phase re-check there must be a full barrier
+// (store->load order), paired with one in the writer between its phase flip and its count
+// reads. Two modes, fixed per reclaimer when the store opens:
+//  * asymmetric (native Linux, membarrier(2)): the reader's barrier is a compiler barrier
+//    only; the writer, after each flip, calls the platform's heavy barrier
+//    (storage::heavy_barrier(), MEMBARRIER_CMD_PRIVATE_EXPEDITED), which runs a full barrier
+//    on every CPU running a thread of this process. This is the pairing of liburcu's "memb"
+//    flavour and folly's asymmetricLightBarrier/asymmetricHeavyBarrier. A get then costs no
+//    locked instruction, and a locked instruction is what made consecutive gets wait for each
+//    other's cache misses (bench/node/README.md, the perf profile).
+//  * symmetric (no heavy barrier: wasm, other systems, ThreadSanitizer, which models neither
+//    membarrier nor standalone fences): the count store and the phase re-check are seq_cst.
+//
+// WHY A FREED TABLE IS NEVER IN USE.
+//  reader:  p = phase (acquire); slot.count[p] = c + 1; BARRIER; re-check phase == p, else
+//           restore c and retry; load the table pointer (seq_cst) and use it; at exit, store
+//           the count back down (release).
+//  writer:  unpublish T (table store, seq_cst); later flip the phase p -> 1-p (seq_cst);
+//           BARRIER; read every count[p] (acquire) and free T when all are 0.
+//  The two BARRIERs form the store-buffering pattern: either the reader's count store is
+//  visible to the writer's count reads (then T is not freed until the reader's release store
+//  of the lower count, which the writer's acquire read synchronizes with), or the writer's flip
+//  is visible to the reader's re-check (then the reader retries; it now reads phase 1-p, with
+//  acquire, after the flip, so its table load follows T's unpublication and cannot return T).
+//  In asymmetric mode, membarrier gives exactly this either/or: the IPI'd full barrier lands in
+//  the reader's program either before its compiler barrier (the reader then sees everything the
+//  writer stored before the heavy barrier) or after it (the writer then sees the count). A
+//  thread not running at the time has passed a context switch, itself a full barrier.
 //  Tables retired while a drain is in progress wait for the next flip (they may be held by
-//  readers of either phase).
+//  readers of either phase); the phase flips back only after the drain completes.
+//  If the heavy barrier ever fails, nothing retired is freed before close (safe, not lost).
 #pragma once
 
 #include <atomic>
@@ -27,6 +51,38 @@
 
 namespace simdr::detail {
 
+/// ThreadSanitizer models neither membarrier(2) nor standalone fences: its builds keep the
+/// symmetric mode (all seq_cst atomics), which it checks.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr bool asymmetric_allowed = false;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+inline constexpr bool asymmetric_allowed = false;
+#else
+inline constexpr bool asymmetric_allowed = true;
+#endif
+#else
+inline constexpr bool asymmetric_allowed = true;
+#endif
+
+/// A platform's heavy barrier (storage::heavy_barrier()): returns false when it could not run.
+using heavy_barrier_fn = bool (*)() noexcept;
+
+/// Small process-wide ids for threads that read stores, recycled when a thread exits.
+namespace reader_ids {
+inline constexpr std::uint32_t capacity = 127;
+inline constexpr std::uint32_t unassigned = 0xffffffffu;
+/// The calling thread's id in [0, capacity), or `capacity` when every id is taken.
+std::uint32_t assign() noexcept;
+inline thread_local std::uint32_t mine = unassigned;
+inline std::uint32_t current() noexcept {
+  const std::uint32_t id = mine;
+  return id != unassigned ? id : assign();
+}
+/// Ids currently held by live threads (tests).
+std::uint32_t in_use() noexcept;
+}  // namespace reader_ids
+
 struct reader_guard {
   std::uint32_t slot = 0;
   std::uint32_t phase = 0;
@@ -34,20 +90,56 @@ struct reader_guard {
 
 class reclaimer {
  public:
-  static constexpr std::uint32_t slot_count = 64;
+  /// The slot of guards that may end on another thread, and of threads without an id.
+  static constexpr std::uint32_t shared_slot = reader_ids::capacity;
 
-  /// Registers the calling thread as a reader. Lock-free; never waits for the writer.
+  /// Chooses the barrier mode; called once, before any reader can reach this reclaimer.
+  /// nullptr (or a ThreadSanitizer build) keeps the symmetric mode.
+  void use_heavy_barrier(heavy_barrier_fn heavy) noexcept {
+    heavy_ = asymmetric_allowed ? heavy : nullptr;
+  }
+  [[nodiscard]] bool asymmetric() const noexcept { return heavy_ != nullptr; }
+
+  /// Registers the calling thread as a reader; exit() must run on the same thread. Lock-free;
+  /// never waits for the writer.
   reader_guard enter() noexcept {
-    const std::uint32_t s = thread_slot();
+    const std::uint32_t s = reader_ids::current();
+    if (s >= shared_slot) return enter_shared();
+    std::atomic<std::int64_t>* count = slots_[s].count;
+    const bool light = heavy_ != nullptr;
     for (;;) {
-      const std::uint32_t p = phase_.load(std::memory_order_seq_cst);
-      slots_[s].count[p].fetch_add(1, std::memory_order_seq_cst);
-      if (phase_.load(std::memory_order_seq_cst) == p) return {s, p};
-      slots_[s].count[p].fetch_sub(1, std::memory_order_release);
+      const std::uint32_t p = phase_.load(std::memory_order_acquire);
+      const std::int64_t c = count[p].load(std::memory_order_relaxed);  // only we write it
+      if (light) {
+        count[p].store(c + 1, std::memory_order_relaxed);
+        std::atomic_signal_fence(std::memory_order_seq_cst);  // see BARRIERS
+        if (phase_.load(std::memory_order_acquire) == p) return {s, p};
+      } else {
+        count[p].store(c + 1, std::memory_order_seq_cst);
+        if (phase_.load(std::memory_order_seq_cst) == p) return {s, p};
+      }
+      count[p].store(c, std::memory_order_release);
     }
   }
+
+  /// Registers a reader whose guard may be released on any thread (atomic RMWs).
+  reader_guard enter_shared() noexcept {
+    std::atomic<std::int64_t>* count = slots_[shared_slot].count;
+    for (;;) {
+      const std::uint32_t p = phase_.load(std::memory_order_seq_cst);
+      count[p].fetch_add(1, std::memory_order_seq_cst);
+      if (phase_.load(std::memory_order_seq_cst) == p) return {shared_slot, p};
+      count[p].fetch_sub(1, std::memory_order_release);
+    }
+  }
+
   void exit(reader_guard g) noexcept {
-    slots_[g.slot].count[g.phase].fetch_sub(1, std::memory_order_release);
+    std::atomic<std::int64_t>& count = slots_[g.slot].count[g.phase];
+    if (g.slot == shared_slot) {
+      count.fetch_sub(1, std::memory_order_release);
+    } else {
+      count.store(count.load(std::memory_order_relaxed) - 1, std::memory_order_release);
+    }
   }
 
   /// Writer only: `p` is unpublished; free it with `deleter(p)` when no reader can hold it.
@@ -60,25 +152,23 @@ class reclaimer {
   void poll() noexcept {
     if (!draining_.empty()) {
       if (!drained(draining_phase_)) return;
-      for (auto& r : draining_) r.deleter(r.ptr);
-      draining_.clear();
+      free_list(draining_);
     }
     if (waiting_.empty()) return;
     draining_.swap(waiting_);
     draining_phase_ = phase_.load(std::memory_order_relaxed);
     phase_.store(1 - draining_phase_, std::memory_order_seq_cst);
-    if (drained(draining_phase_)) {
-      for (auto& r : draining_) r.deleter(r.ptr);
-      draining_.clear();
+    if (heavy_ != nullptr && !heavy_()) {
+      stuck_ = true;  // no barrier, no proof: keep everything until close
+      return;
     }
+    if (drained(draining_phase_)) free_list(draining_);
   }
 
   /// Close: the caller guarantees no reader is active. Frees everything retired.
   void free_all() noexcept {
-    for (auto& r : draining_) r.deleter(r.ptr);
-    for (auto& r : waiting_) r.deleter(r.ptr);
-    draining_.clear();
-    waiting_.clear();
+    free_list(draining_);
+    free_list(waiting_);
   }
 
   [[nodiscard]] std::size_t pending() const noexcept { return draining_.size() + waiting_.size(); }
@@ -93,20 +183,21 @@ class reclaimer {
   };
 
   bool drained(std::uint32_t p) const noexcept {
+    if (stuck_) return false;
     for (const auto& s : slots_)
       if (s.count[p].load(std::memory_order_seq_cst) != 0) return false;
     return true;
   }
 
-  static std::uint32_t thread_slot() noexcept {
-    // Spread threads over slots so concurrent readers rarely share a cache line.
-    static std::atomic<std::uint32_t> next{0};
-    thread_local const std::uint32_t mine = next.fetch_add(1, std::memory_order_relaxed);
-    return mine % slot_count;
+  static void free_list(std::vector<retired>& list) noexcept {
+    for (auto& r : list) r.deleter(r.ptr);
+    list.clear();
   }
 
   std::atomic<std::uint32_t> phase_{0};
-  slot slots_[slot_count];
+  heavy_barrier_fn heavy_ = nullptr;
+  bool stuck_ = false;
+  slot slots_[reader_ids::capacity + 1];
   std::vector<retired> waiting_;
   std::vector<retired> draining_;
   std::uint32_t draining_phase_ = 0;
