@@ -26,10 +26,14 @@ async function run({ engine, cfg, base }) {
     const wasm = await import('/js/backends/wasm.js');
     const { Store } = await import('/js/store.js');
     const env = { wasm, Store, base };
+    // The module of this checkout's wasm build (the package default, js/wasm/, exists only in
+    // a packed tarball).
+    const dir = new URL('/build/wasm/wasm/', self.location.origin).href;
     let io = null;
+    if (!cfg.ioProfile) await wasm.load({ dir });
     if (cfg.ioProfile) {
       io = await countingFiles();
-      await wasm.load({ files: io.files });
+      await wasm.load({ dir, files: io.files });
       const phases = {};
       env.mark = (name) => {
         if (name === 'start') { for (const k in io.counters) io.counters[k] = 0; return; }
