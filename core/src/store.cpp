@@ -414,15 +414,13 @@ void store_impl::set_log_state(table& t, std::uint64_t end) noexcept {
 }
 
 // The writer's growth: the same bucket count when dropping the dead slots makes room, else the
-// bucket count doubled until the keys fit at ~60% (so rebuild_table can regrow the table from
-// the slots' placement bits, see index.hpp).
+// bucket count multiplied (grown_capacity: x4 while small, then x2) until the keys fit at
+// ~60% (so rebuild_table can regrow the table from the slots' placement bits, see index.hpp).
 status store_impl::ensure_capacity(std::uint64_t incoming) noexcept {
   table* t = table_.load(std::memory_order_relaxed);
   if (!needs_growth(*t, incoming)) return errc::ok;
   const std::uint64_t want = slots_for(t->live + incoming);
-  std::uint64_t slots = t->capacity();
-  while (slots < want) slots *= 2;
-  return rebuild(slots);
+  return rebuild(grown_capacity(t->capacity(), want));
 }
 
 // Builds a new table of `slots` slots from the live slots of `old` (dead ones are dropped).

@@ -160,8 +160,8 @@ TEST_CASE("index: slots far from home are rehashed from their keys", "[index]") 
 TEST_CASE("index: a store grows through many doublings and frac exhaustion", "[index][store]") {
   SIMDR_SEEDED(seed, "index store growth");
   std::mt19937_64 rng(seed);
-  // From the empty table (8 buckets) to ~120k live keys: 14 doublings, so the frac bits run out
-  // (8 doublings) and the table is rehashed from its keys once, then regrown again. Erases and
+  // From the empty table (8 buckets) to ~120k live keys: 7 growths by 4x (14 bits), so the frac
+  // bits run out (8 bits) and the table is rehashed from its keys once, then regrown again. Erases and
   // re-puts leave dead slots that every rebuild drops.
   auto r = detail::open_store(std::make_unique<memory_storage>(), {.create = true});
   REQUIRE(r.has_value());
@@ -201,6 +201,31 @@ TEST_CASE("index: a store grows through many doublings and frac exhaustion", "[i
     auto got = db.get(k);
     REQUIRE(got.has_value());
     CHECK(got->str() == v);
+  }
+}
+
+TEST_CASE("index: the writer's table grows 4x while small, then 2x", "[index][store]") {
+  CHECK(grown_capacity(64, 65) == 256);
+  CHECK(grown_capacity(64, 1000) == 1024);
+  CHECK(grown_capacity(quadruple_below / 4, quadruple_below / 4 + 1) == quadruple_below);
+  CHECK(grown_capacity(quadruple_below, quadruple_below + 1) == 2 * quadruple_below);
+  CHECK(grown_capacity(quadruple_below / 2, quadruple_below + 1) == 2 * quadruple_below);
+  CHECK(grown_capacity(4096, 4096) == 4096);
+
+  // A store's growth steps while it fills: x4 each (no table here reaches quadruple_below).
+  auto r = detail::open_store(std::make_unique<memory_storage>(), {.create = true});
+  REQUIRE(r.has_value());
+  store db = std::move(*r);
+  std::vector<std::uint64_t> steps{store_impl::of(db).current_table()->bucket_count};
+  for (int i = 0; i < 20000; ++i) {
+    REQUIRE(db.put(test::as_bytes("key-" + std::to_string(i)), test::as_bytes("v")) == errc::ok);
+    const std::uint64_t b = store_impl::of(db).current_table()->bucket_count;
+    if (b != steps.back()) steps.push_back(b);
+  }
+  REQUIRE(steps.size() >= 4);
+  for (std::size_t i = 1; i < steps.size(); ++i) {
+    INFO("step " << i << ": " << steps[i - 1] << " -> " << steps[i] << " buckets");
+    CHECK(steps[i] == 4 * steps[i - 1]);
   }
 }
 
