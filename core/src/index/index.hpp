@@ -16,8 +16,9 @@
 // the new home is (home << 1) | the top frac bit, and frac shifts left by one. Each doubling
 // uses up one frac bit (table::frac_bits counts the bits still exact in every slot); a slot
 // whose disp is unknown, or a table with no exact bits left, is rehashed from its key
-// (rebuild_table). The writer's growth therefore doubles (between ~9 and ~18 bytes per live
-// key while it writes) and costs a sequential pass, not a random read of every key. Probing is
+// (rebuild_table). The writer's growth therefore multiplies the bucket count by a power of two
+// (grown_capacity: x4 while small, then x2, between ~9 and ~18 bytes per live key while it
+// writes) and costs a sequential pass, not a random read of every key. Probing is
 // linear over buckets; a bucket with an empty slot ends the search. A probe compares the 8 tags
 // of a bucket at once (simd/kernels_impl.inl: match_tags gives a match mask and an empty mask)
 // and visits only the matching slots. Occupied slots of a bucket always form a prefix (slots
