@@ -9,7 +9,6 @@ namespace {
 
 constexpr std::uint32_t words = (capacity + 63) / 64;
 std::atomic<std::uint64_t> taken[words];
-std::atomic<std::uint32_t> held{0};
 
 // Gives the id back when its thread exits. The release pairs with the acquire of the next
 // owner's claim, so that owner sees this thread's last count stores in every reclaimer. A read
@@ -23,7 +22,6 @@ struct releaser {
     if (id >= capacity) return;
     mine = capacity;
     taken[id / 64].fetch_and(~(std::uint64_t{1} << (id % 64)), std::memory_order_release);
-    held.fetch_sub(1, std::memory_order_relaxed);
   }
 };
 thread_local releaser tls_releaser;
@@ -41,7 +39,6 @@ std::uint32_t assign() noexcept {
                                          std::memory_order_acquire, std::memory_order_relaxed)) {
         const std::uint32_t id = w * 64 + b;
         tls_releaser.id = id;
-        held.fetch_add(1, std::memory_order_relaxed);
         mine = id;
         return id;
       }
@@ -50,6 +47,11 @@ std::uint32_t assign() noexcept {
   return capacity;  // all taken: this call uses the shared slot; a later one tries again
 }
 
-std::uint32_t in_use() noexcept { return held.load(std::memory_order_relaxed); }
+std::uint32_t in_use() noexcept {
+  std::uint32_t n = 0;
+  for (const auto& w : taken)
+    n += static_cast<std::uint32_t>(std::popcount(w.load(std::memory_order_relaxed)));
+  return n;
+}
 
 }  // namespace simdr::detail::reader_ids

@@ -79,7 +79,7 @@ inline std::uint32_t current() noexcept {
   const std::uint32_t id = mine;
   return id != unassigned ? id : assign();
 }
-/// Ids currently held by live threads (tests).
+/// Ids currently held by live threads (tests; counted from the id bitmap).
 std::uint32_t in_use() noexcept;
 }  // namespace reader_ids
 
