@@ -50,6 +50,30 @@ class gate {
   bool open_ = false;
 };
 
+// A reader on its own thread, registered (owned slot) from construction until release().
+class reader_on_thread {
+ public:
+  explicit reader_on_thread(reclaimer& r)
+      : thread_([this, &r] {
+          const reader_guard g = r.enter();
+          entered_.open();
+          leave_.wait();
+          r.exit(g);
+        }) {
+    entered_.wait();
+  }
+  ~reader_on_thread() { release(); }
+  void release() {
+    if (!thread_.joinable()) return;
+    leave_.open();
+    thread_.join();
+  }
+
+ private:
+  gate entered_, leave_;
+  std::thread thread_;
+};
+
 // The heavy barrier of this platform's file storage (nullptr where it has none).
 heavy_barrier_fn platform_heavy_barrier() {
   test::temp_dir dir;
@@ -131,21 +155,13 @@ TEST_CASE("reclaimer: what a reader may hold is freed only after it exits",
     int object = 0;
 
     SECTION("a reader in its own slot") {
-      gate entered, leave;
-      std::thread reader([&] {
-        const reader_guard g = r->enter();
-        entered.open();
-        leave.wait();
-        r->exit(g);
-      });
-      entered.wait();
+      reader_on_thread reader(*r);
       r->retire(&object, &count_free);
       r->poll();
       r->poll();
       CHECK(freed == 0);
       CHECK(r->pending() == 1);
-      leave.open();
-      reader.join();
+      reader.release();
       r->poll();
       CHECK(freed == 1);
       CHECK(r->pending() == 0);
@@ -177,19 +193,11 @@ TEST_CASE("reclaimer: what a reader may hold is freed only after it exits",
     }
     SECTION("a table retired during a drain waits for the next flip") {
       int second = 0;
-      gate entered, leave;
-      std::thread reader([&] {
-        const reader_guard g = r->enter();
-        entered.open();
-        leave.wait();
-        r->exit(g);
-      });
-      entered.wait();
+      reader_on_thread reader(*r);
       r->retire(&object, &count_free);  // draining: held by the reader's phase
       const reader_guard late = r->enter();  // this thread, the new phase
       r->retire(&second, &count_free);        // waiting: may be held by `late`
-      leave.open();
-      reader.join();
+      reader.release();
       r->poll();
       CHECK(freed == 1);
       CHECK(r->pending() == 1);
