@@ -30,8 +30,9 @@ async function run({ engine, cfg, base }) {
     // a packed tarball).
     const dir = new URL('/build/wasm/wasm/', self.location.origin).href;
     let io = null;
-    if (!cfg.ioProfile) await wasm.load({ dir });
-    if (cfg.ioProfile) {
+    if (!cfg.ioProfile) {
+      await wasm.load({ dir });
+    } else {
       io = await countingFiles();
       await wasm.load({ dir, files: io.files });
       const phases = {};
