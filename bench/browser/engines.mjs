@@ -78,6 +78,16 @@ export function permutation(n, s = 12345) {
   return p;
 }
 
+/** Flat (sequential) copies of strings: a template literal is a V8 cons string until something
+ *  flattens it, so the memory layout would depend on which engine touched a key first. */
+const flatStrings = (a) => JSON.parse(JSON.stringify(a));
+
+/** Keys for the timed reads: fresh flat strings in read order, `readKeys[j]` = the key of
+ *  `order[j]`, as requests would bring them. Reading `keys[order[j]]` instead walks a 100,000-
+ *  string heap at random: a cache miss on every key string before any engine is called (70-80
+ *  ns per read here, more than our whole lookup), which is the harness, not the engine. */
+const readKeysOf = (prefix, order) => flatStrings(Array.from(order, (i) => `${prefix}${i}`));
+
 export function makeW1(n) {
   const keys = new Array(n);
   const values = new Array(n);
@@ -87,7 +97,8 @@ export function makeW1(n) {
     new DataView(v.buffer).setBigUint64(0, BigInt(i), true);
     values[i] = v;
   }
-  return { keys, values, order: permutation(n) };
+  const order = permutation(n);
+  return { keys: flatStrings(keys), values, order, readKeys: readKeysOf('bench-key-', order) };
 }
 
 export function makeW2(n) {
@@ -98,7 +109,8 @@ export function makeW2(n) {
     // One buffer per value: IndexedDB's structured clone copies a view's whole ArrayBuffer.
     values[i] = crypto.getRandomValues(new Uint8Array(4096));
   }
-  return { keys, values, order: permutation(n, 777) };
+  const order = permutation(n, 777);
+  return { keys: flatStrings(keys), values, order, readKeys: readKeysOf('bench-4k-', order) };
 }
 
 function checkValue(v, i) {
@@ -168,36 +180,29 @@ export async function runSimdr(env, cfg) {
   env.mark?.('w1 reopen');
   if (h.size() !== n) throw new Error(`size ${h.size()} != ${n}`);
 
-  const { keys, order } = w1;
+  const { keys, order, readKeys } = w1;
   warmUpSync(n, (i) => checkValue(h.get(keys[i]), i));
   out.get = await rate(cfg, n, () => {
-    for (let j = 0; j < n; j++) {
-      const i = order[j];
-      checkValue(h.get(keys[i]), i);
-    }
+    for (let j = 0; j < n; j++) checkValue(h.get(readKeys[j]), order[j]);
   });
 
   if (Store) {
     const s = new Store(h, 'wasm', path, true);
     out.get_store = await rate(cfg, n, () => {
-      for (let j = 0; j < n; j++) {
-        const i = order[j];
-        checkValue(s.get(keys[i]), i);
-      }
+      for (let j = 0; j < n; j++) checkValue(s.get(readKeys[j]), order[j]);
     });
   }
 
-  const okeys = Array.from(order, (i) => keys[i]);
   out.batch = await rate(cfg, n, () => {
     for (let j = 0; j < n; j += BATCH) {
-      const vs = h.getMany(okeys.slice(j, j + BATCH));
+      const vs = h.getMany(readKeys.slice(j, j + BATCH));
       for (let k = 0; k < vs.length; k++) checkValue(vs[k], order[j + k]);
     }
   });
 
   if (cfg.micro) {
     // Three rounds; each figure is the median of its three.
-    const rounds = [0, 1, 2].map(() => micro(env, h, keys, order));
+    const rounds = [0, 1, 2].map(() => micro(env, h, w1));
     out.micro = {};
     for (const k of Object.keys(rounds[0])) out.micro[k] = rounds.map((r) => r[k]).sort((a, b) => a - b)[1];
   }
@@ -216,7 +221,7 @@ export async function runSimdr(env, cfg) {
   out.w2_read = (await rate(cfg, cfg.n4k * 4096 / MB, () => {
     for (let j = 0; j < cfg.n4k; j++) {
       const i = w2.order[j];
-      if (fold(h.get(w2.keys[i])) !== folds[i]) throw new Error(`bad 4 KiB value ${i}`);
+      if (fold(h.get(w2.readKeys[j])) !== folds[i]) throw new Error(`bad 4 KiB value ${i}`);
     }
   }));
   h.close();
@@ -226,7 +231,8 @@ export async function runSimdr(env, cfg) {
 /** Per-call costs of the wasm boundary, in ns per call. Each figure is one loop of about 1M
  *  calls (passes over the W1 keys repeated), long enough for a worker's coarse clock (0.1 ms
  *  without cross-origin isolation). */
-function micro(env, h, keys, order) {
+function micro(env, h, w1) {
+  const { keys, order, readKeys } = w1;
   const M = env.wasm.moduleForTesting();
   const n = order.length;
   const passes = Math.max(1, Math.round(1_000_000 / n));
@@ -237,7 +243,7 @@ function micro(env, h, keys, order) {
   let t = now();
   for (let i = 0; i < R; i++) acc += h.size();
   res.size_call = ns(t);  // handle method + one export returning a double: the boundary
-  const k0 = keys[order[0]];
+  const k0 = readKeys[0];
   t = now();
   for (let i = 0; i < R; i++) acc += h.get(k0).length;
   res.get_same_key = ns(t);  // key copy + hash + probe + record, all in cache, + view
@@ -246,7 +252,7 @@ function micro(env, h, keys, order) {
   t = now();
   for (let r = 0; r < passes; r++) {
     for (let j = 0; j < n; j++) {
-      const k = keys[order[j]];
+      const k = readKeys[j];
       for (let c = 0; c < k.length; c++) heap[p + c] = k.charCodeAt(c);
       acc += heap[p];
     }
@@ -257,8 +263,11 @@ function micro(env, h, keys, order) {
   for (let i = 0; i < R; i++) acc += new Uint8Array(buf, 64 * (i & 1023), 8).length;
   res.view = ns(t);  // making the zero-copy view
   t = now();
-  for (let r = 0; r < passes; r++) for (let j = 0; j < n; j++) acc += h.get(keys[order[j]])[0];
+  for (let r = 0; r < passes; r++) for (let j = 0; j < n; j++) acc += h.get(readKeys[j])[0];
   res.get_warm = ns(t);  // the measured random pass again, JIT (JS and wasm tiers) warm
+  t = now();
+  for (let r = 0; r < passes; r++) for (let j = 0; j < n; j++) acc += h.get(keys[order[j]])[0];
+  res.get_key_walk = ns(t);  // the same with keys[order[j]]: a random walk over the key strings
   t = now();
   for (let r = 0; r < passes; r++) for (let j = 0; j < n; j++) acc += h.get(keys[j])[0];
   res.get_seq = ns(t);  // keys in insertion order: records and key strings in sequence
@@ -267,22 +276,21 @@ function micro(env, h, keys, order) {
   t = now();
   for (let r = 0; r < passes; r++) for (let j = 0; j < n; j++) acc += h.get(bkeys[order[j]])[0];
   res.get_bytes_key = ns(t);  // keys given as Uint8Array: copied with heap.set, no charCodeAt
-  const okeys = Array.from(order, (i) => keys[i]);
   t = now();
-  for (let r = 0; r < passes; r++) for (let j = 0; j < n; j += 1024) acc += h.getMany(okeys.slice(j, j + 1024)).length;
+  for (let r = 0; r < passes; r++) for (let j = 0; j < n; j += 1024) acc += h.getMany(readKeys.slice(j, j + 1024)).length;
   res.getmany_warm = ns(t);  // getMany, per key, warm
   t = now();
-  for (let r = 0; r < passes; r++) for (let j = 0; j < n; j++) acc += h.has(keys[order[j]]) ? 1 : 0;
+  for (let r = 0; r < passes; r++) for (let j = 0; j < n; j++) acc += h.has(readKeys[j]) ? 1 : 0;
   res.has_random = ns(t);  // a random lookup without the view
   t = now();
-  for (let r = 0; r < passes; r++) for (let j = 0; j < n; j++) acc += keys[order[j]].length;
-  res.loop_floor = ns(t);  // the benchmark loop itself (random key strings)
+  for (let r = 0; r < passes; r++) for (let j = 0; j < n; j++) acc += readKeys[j].length;
+  res.loop_floor = ns(t);  // the benchmark loop itself
   // The core alone, without JS key strings and views: all keys copied into wasm memory once
   // (by a getMany of every key, which leaves its key table in the scratch buffer), then the
   // raw exports called on those bytes.
   const hp = rawHandles.get(h);
   if (hp) {
-    acc += h.getMany(okeys).length;
+    acc += h.getMany(readKeys).length;
     const p0 = M._simdr_wasm_scratch(0) >>> 0;  // the same buffer: it never shrinks
     const u32 = M.HEAPU32;
     const u8 = M.HEAPU8;
@@ -342,15 +350,16 @@ async function idbWrite(db, keys, values, durability) {
   return [now() - t, used];
 }
 
-/** `count` gets of keys[order[from..]] in one readonly transaction; calls check(v, i). */
-function idbGets(db, keys, order, from, count, check) {
+/** `count` gets in one readonly transaction, from read `from` on: of w.readKeys (random order)
+ *  when `random`, else of w.keys (insertion order); calls check(v, i). */
+function idbGets(db, w, random, from, count, check) {
   return new Promise((resolve, reject) => {
     const tx = db.transaction('kv', 'readonly');
     const st = tx.objectStore('kv');
     let error = null;
     for (let j = from; j < from + count; j++) {
-      const i = order ? order[j] : j;
-      const r = st.get(keys[i]);
+      const i = random ? w.order[j] : j;
+      const r = st.get(random ? w.readKeys[j] : w.keys[j]);
       r.onsuccess = () => { try { check(r.result, i); } catch (e) { error ??= e; } };
     }
     tx.oncomplete = () => (error ? reject(error) : resolve());
@@ -378,17 +387,16 @@ export async function runIdb(env, cfg) {
   db = await idbOpen(name, false);
   out.reopen_ms = now() - t;
 
-  const { keys, order } = w1;
   // one readonly transaction per get (after an untimed warm-up of the same kind)
-  await warmUp(n, (i) => idbGets(db, keys, null, i, 1, checkValue));
+  await warmUp(n, (i) => idbGets(db, w1, false, i, 1, checkValue));
   out.get = await rate(cfg, n, async () => {
-    for (let j = 0; j < n; j++) await idbGets(db, keys, order, j, 1, checkValue);
+    for (let j = 0; j < n; j++) await idbGets(db, w1, true, j, 1, checkValue);
   });
   // its best: all gets in one transaction
-  out.get_best = await rate(cfg, n, () => idbGets(db, keys, order, 0, n, checkValue));
+  out.get_best = await rate(cfg, n, () => idbGets(db, w1, true, 0, n, checkValue));
   // batched: 1024 gets per transaction
   out.batch = await rate(cfg, n, async () => {
-    for (let j = 0; j < n; j += BATCH) await idbGets(db, keys, order, j, Math.min(BATCH, n - j), checkValue);
+    for (let j = 0; j < n; j += BATCH) await idbGets(db, w1, true, j, Math.min(BATCH, n - j), checkValue);
   });
   db.close();
   await idbDelete(name);
@@ -404,7 +412,7 @@ export async function runIdb(env, cfg) {
   const check4k = (v, i) => { if (fold(v) !== folds[i]) throw new Error(`bad 4 KiB value ${i}`); };
   out.w2_read = await rate(cfg, cfg.n4k * 4096 / MB, async () => {
     for (let j = 0; j < cfg.n4k; j += BATCH)
-      await idbGets(db, w2.keys, w2.order, j, Math.min(BATCH, cfg.n4k - j), check4k);
+      await idbGets(db, w2, true, j, Math.min(BATCH, cfg.n4k - j), check4k);
   });
   db.close();
   await idbDelete(n2);
@@ -438,10 +446,11 @@ function sqliteWrite(db, keys, values) {
   return ms;
 }
 
-function sqliteReads(db, st, keys, order, from, count, check) {
+/** `count` SELECTs from read `from` on, keys as idbGets() takes them; calls check(v, i). */
+function sqliteReads(db, st, w, random, from, count, check) {
   for (let j = from; j < from + count; j++) {
-    const i = order ? order[j] : j;
-    st.bind(1, keys[i]);
+    const i = random ? w.order[j] : j;
+    st.bind(1, random ? w.readKeys[j] : w.keys[j]);
     if (!st.step()) throw new Error(`missing key ${i}`);
     check(st.get(0), i);
     st.reset();
@@ -467,19 +476,18 @@ export async function runSqlite(env, cfg) {
   db.exec('PRAGMA synchronous=OFF');
   db.selectValue('SELECT count(*) FROM kv LIMIT 1');
   out.reopen_ms = now() - t;
-  const { keys, order } = w1;
   const st = db.prepare('SELECT v FROM kv WHERE k = ?');
-  warmUpSync(n, (i) => sqliteReads(db, st, keys, null, i, 1, checkValue));  // untimed
-  out.get = await rate(cfg, n, () => sqliteReads(db, st, keys, order, 0, n, checkValue));
+  warmUpSync(n, (i) => sqliteReads(db, st, w1, false, i, 1, checkValue));  // untimed
+  out.get = await rate(cfg, n, () => sqliteReads(db, st, w1, true, 0, n, checkValue));
   out.get_best = await rate(cfg, n, () => {
     db.exec('BEGIN');
-    sqliteReads(db, st, keys, order, 0, n, checkValue);
+    sqliteReads(db, st, w1, true, 0, n, checkValue);
     db.exec('COMMIT');
   });
   out.batch = await rate(cfg, n, () => {
     for (let j = 0; j < n; j += BATCH) {
       db.exec('BEGIN');
-      sqliteReads(db, st, keys, order, j, Math.min(BATCH, n - j), checkValue);
+      sqliteReads(db, st, w1, true, j, Math.min(BATCH, n - j), checkValue);
       db.exec('COMMIT');
     }
   });
@@ -494,7 +502,7 @@ export async function runSqlite(env, cfg) {
   db = new pool.OpfsSAHPoolDb('/w2.db');
   const s2 = db.prepare('SELECT v FROM kv WHERE k = ?');
   out.w2_read = await rate(cfg, cfg.n4k * 4096 / MB,
-    () => sqliteReads(db, s2, w2.keys, w2.order, 0, cfg.n4k, (v, i) => { if (fold(v) !== folds[i]) throw new Error(`bad 4 KiB value ${i}`); }));
+    () => sqliteReads(db, s2, w2, true, 0, cfg.n4k, (v, i) => { if (fold(v) !== folds[i]) throw new Error(`bad 4 KiB value ${i}`); }));
   s2.finalize();
   db.close();
   await pool.wipeFiles();

@@ -1,6 +1,7 @@
 // node_wasm.mjs - context row of the browser benchmark: the same W1/W2 driver (engines.mjs) on
 // the wasm backend in Node, storage on node:fs. Prints one JSON line: {runs: [metrics, ...]}.
 //   node node_wasm.mjs --n 100000 --n4k 10000 --reps 3 [--micro]   (--micro: per-call profile in the first rep)
+//   SIMDR_WASM_DIR=file:///some/build/wasm/wasm/ node node_wasm.mjs ...   (another module build, to compare)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,7 @@ const arg = (name, dflt) => {
 const cfg = { n: arg('--n', 100_000), n4k: arg('--n4k', 10_000) };
 const reps = arg('--reps', 3);
 
-await wasm.load();
+await wasm.load(process.env.SIMDR_WASM_DIR ? { dir: process.env.SIMDR_WASM_DIR } : {});
 const runs = [];
 for (let rep = 0; rep < reps; rep++) {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'simdr-bbench-node-'));

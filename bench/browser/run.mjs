@@ -280,7 +280,7 @@ if (micro || io) {
   md.push('## Where the time goes (one extra run, not in the medians)');
   md.push('');
   if (micro) {
-    md.push(`Per-call costs, ns per call, each the median of 3 loops of ${micro.calls_per_figure?.toLocaleString('en') ?? '1M'} calls (passes over the W1 keys in random order unless said), JIT warm; the worker's clock has 0.1 ms resolution (no cross-origin isolation), so figures are within a few percent:`);
+    md.push(`Per-call costs, ns per call, each the median of 3 loops of ${micro.calls_per_figure?.toLocaleString('en') ?? '1M'} calls (passes over the W1 keys in random order, fresh flat key strings in read order, unless said), JIT warm; the worker's clock has 0.1 ms resolution (no cross-origin isolation), so figures are within a few percent:`);
     md.push('');
     md.push('| cost | Chromium worker | Node |');
     md.push('|---|---:|---:|');
@@ -291,10 +291,11 @@ if (micro || io) {
       ['get_same_key', '`get` of one key again and again (everything in cache)'],
       ['has_random', '`has` of the W1 keys in random order (lookup, no view)'],
       ['get_warm', '`get` of the W1 keys in random order, a second pass (JIT warm)'],
+      ['get_key_walk', '`get` in random order taking `keys[order[j]]` (a random walk over the key strings: a cache miss per key)'],
       ['get_seq', '`get` of the W1 keys in insertion order (warm)'],
       ['get_bytes_key', '`get` in random order with the keys pre-encoded as `Uint8Array`s (`heap.set`, no `charCodeAt`)'],
       ['getmany_warm', '`getMany` of 1024 random keys, per key (warm)'],
-      ['loop_floor', 'the read loop alone (fetch a random key string)'],
+      ['loop_floor', 'the read loop alone (fetch the next key string)'],
       ['raw_call', 'a raw wasm export call from JS (`_simdr_wasm_size`), no handle method'],
       ['raw_get', 'the core alone: raw `_simdr_wasm_get` on keys already in wasm memory, random order, reading value[0]'],
       ['raw_get_batch', 'the core alone: raw `_simdr_wasm_get_batch` of 1024 keys already in wasm memory, per key'],

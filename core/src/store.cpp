@@ -735,15 +735,15 @@ class read_section {
 };
 }  // namespace
 
-result<blob_view> store_impl::get(bytes key) const noexcept {
-  if (status st = check_key(key); !st.is_ok()) return st;
-  const std::uint64_t hash = xxh3(key.data(), key.size());
+result<blob_view> store_impl::get(const std::byte* key, std::size_t size) const noexcept {
+  if (status st = check_key(bytes(key, size)); !st.is_ok()) return st;
+  const std::uint64_t hash = xxh3(key, size);
   const std::byte* base = nullptr;
   std::uint64_t w = 0;
   {
     read_section rs(rcu_);
     const table* t = table_.load(std::memory_order_seq_cst);
-    w = find_word(*t, hash, key.data(), key.size(), base);
+    w = find_word(*t, hash, key, size, base);
   }
   // The table may be freed from here on, but `base` names an image that lives until close.
   if (w == 0 || word_dead(w)) return errc::not_found;
@@ -800,19 +800,19 @@ result<std::size_t> store_impl::get_batch(std::span<const bytes> keys,
   return found;
 }
 
-result<bool> store_impl::contains(bytes key) const noexcept {
-  if (status st = check_key(key); !st.is_ok()) return st;
-  const std::uint64_t hash = xxh3(key.data(), key.size());
+result<bool> store_impl::contains(const std::byte* key, std::size_t size) const noexcept {
+  if (status st = check_key(bytes(key, size)); !st.is_ok()) return st;
+  const std::uint64_t hash = xxh3(key, size);
   const std::byte* base = nullptr;
   read_section rs(rcu_);
   const table* t = table_.load(std::memory_order_seq_cst);
-  const std::uint64_t w = find_word(*t, hash, key.data(), key.size(), base);
+  const std::uint64_t w = find_word(*t, hash, key, size, base);
   return w != 0 && !word_dead(w);
 }
 
 status store_impl::read_stream(bytes key, stream_sink sink, std::size_t chunk) const noexcept {
   if (chunk == 0) return errc::invalid_argument;
-  result<blob_view> v = get(key);
+  result<blob_view> v = get(key.data(), key.size());
   if (!v) return v.error();
   xxh3_stream sum;
   const std::byte* p = v->data();
@@ -844,8 +844,8 @@ std::span<const std::byte> store_impl::committed_image() const noexcept {
 
 void store_impl::begin_range(entry_range& r) const noexcept {
   const reader_guard g = rcu_.enter_shared();  // ranges may end on another thread
-  r.guard_slot_ = g.slot;
-  r.guard_phase_ = g.phase;
+  r.guard_slot_ = g.slot();
+  r.guard_phase_ = g.phase();
   r.table_ = table_.load(std::memory_order_seq_cst);
   const std::uint64_t state = r.table_->log_state.load(std::memory_order_acquire);
   // A store with no dead entry is walked in log order: sequential, and an exact snapshot
@@ -1170,7 +1170,7 @@ status store::rename(bytes old_key, bytes new_key) noexcept {
 status store::copy(bytes key, store& target, bytes target_key) noexcept {
   if (impl_ == nullptr || target.impl_ == nullptr) return errc::closed;
   if (target.impl_ == impl_) return errc::invalid_argument;
-  result<blob_view> v = impl_->get(key);
+  result<blob_view> v = impl_->get(key.data(), key.size());
   if (!v) return v.error();
   return target.put(target_key.empty() ? key : target_key, v->bytes());
 }
@@ -1179,18 +1179,18 @@ status store::move(bytes key, store& target, bytes target_key) noexcept {
   result<bool> erased = erase(key);
   return erased ? status(errc::ok) : erased.error();
 }
-result<blob_view> store::get(bytes key) const noexcept {
+result<blob_view> store::get_(const std::byte* key, std::size_t size) const noexcept {
   if (impl_ == nullptr) return errc::closed;
-  return impl_->get(key);
+  return impl_->get(key, size);
 }
 result<std::size_t> store::get_batch(std::span<const bytes> keys,
                                      std::span<blob_view> out) const noexcept {
   if (impl_ == nullptr) return errc::closed;
   return impl_->get_batch(keys, out);
 }
-result<bool> store::contains(bytes key) const noexcept {
+result<bool> store::contains_(const std::byte* key, std::size_t size) const noexcept {
   if (impl_ == nullptr) return errc::closed;
-  return impl_->contains(key);
+  return impl_->contains(key, size);
 }
 status store::read_stream(bytes key, stream_sink sink, std::size_t chunk_size) const noexcept {
   return impl_ ? impl_->read_stream(key, sink, chunk_size) : status(errc::closed);

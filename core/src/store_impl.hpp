@@ -38,8 +38,9 @@ class store_impl {
   ~store_impl();
 
   // Reads (lock-free).
-  result<blob_view> get(bytes key) const noexcept;
-  result<bool> contains(bytes key) const noexcept;
+  // Keys as two scalars, not a `bytes`: see store.hpp (get_).
+  result<blob_view> get(const std::byte* key, std::size_t size) const noexcept;
+  result<bool> contains(const std::byte* key, std::size_t size) const noexcept;
   result<std::size_t> get_batch(std::span<const bytes> keys, std::span<blob_view> out) const noexcept;
   status read_stream(bytes key, stream_sink sink, std::size_t chunk) const noexcept;
   void begin_range(entry_range& r) const noexcept;

@@ -169,7 +169,7 @@ TEST_CASE("reclaimer: what a reader may hold is freed only after it exits",
     SECTION("a shared guard released on another thread") {
       reader_guard g{};
       std::thread([&] { g = r->enter_shared(); }).join();
-      CHECK(g.slot == reclaimer::shared_slot);
+      CHECK(g.slot() == reclaimer::shared_slot);
       r->retire(&object, &count_free);
       r->poll();
       CHECK(freed == 0);

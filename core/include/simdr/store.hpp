@@ -154,7 +154,9 @@ class store {
 
   /// The value stored under `key`. Errors: not_found, closed, and with verify_checksums,
   /// checksum_mismatch. The view lives until close() (simdr/view.hpp).
-  [[nodiscard]] result<blob_view> get(bytes key) const noexcept SIMDR_LIFETIMEBOUND;
+  [[nodiscard]] result<blob_view> get(bytes key) const noexcept SIMDR_LIFETIMEBOUND {
+    return get_(key.data(), key.size());
+  }
 
   /// Looks up many keys at once: `out[i]` receives the value of `keys[i]`, or a default view
   /// (converting to false) when the key is missing. Faster than get() in a loop: hashes are
@@ -167,7 +169,9 @@ class store {
       SIMDR_LIFETIMEBOUND;
 
   /// Whether `key` has a live value. Errors: closed.
-  [[nodiscard]] result<bool> contains(bytes key) const noexcept;
+  [[nodiscard]] result<bool> contains(bytes key) const noexcept {
+    return contains_(key.data(), key.size());
+  }
 
   /// Passes the value of `key` to `sink` in chunks of at most `chunk_size` bytes, then checks
   /// its checksum (checksum_mismatch if it does not match: the sink has seen the bytes by then).
@@ -227,6 +231,14 @@ class store {
   friend class detail::store_impl;
   friend class entry_range;
   explicit store(detail::store_impl* impl) noexcept : impl_(impl) {}
+  // The out-of-line halves of get() and contains() take the key as two scalars. wasm32's C ABI
+  // passes a struct argument through memory, and clang copies it there as two 32-bit stores
+  // read back as one 64-bit load, which store-to-load forwarding cannot serve: the load waits
+  // until the stores retire, that is until the previous lookup's cache misses have been
+  // served, so back-to-back gets from JS could not overlap (docs/architecture.md, "Point reads
+  // under wasm").
+  result<blob_view> get_(const std::byte* key, std::size_t size) const noexcept;
+  result<bool> contains_(const std::byte* key, std::size_t size) const noexcept;
   detail::store_impl* impl_ = nullptr;
 };
 

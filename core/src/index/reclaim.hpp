@@ -83,9 +83,20 @@ inline std::uint32_t current() noexcept {
 std::uint32_t in_use() noexcept;
 }  // namespace reader_ids
 
-struct reader_guard {
-  std::uint32_t slot = 0;
-  std::uint32_t phase = 0;
+/// What exit() needs: the slot and phase a reader counted itself in. One scalar, not two
+/// fields: wasm32's C ABI returns and passes a two-field struct through memory, where reading
+/// the two 32-bit halves back as one 64-bit word defeats store-to-load forwarding (about 20
+/// cycles on every lookup; store.hpp, get_, has the same story).
+class reader_guard {
+ public:
+  constexpr reader_guard() noexcept = default;
+  constexpr reader_guard(std::uint32_t slot, std::uint32_t phase) noexcept
+      : bits_(slot << 1 | phase) {}
+  [[nodiscard]] constexpr std::uint32_t slot() const noexcept { return bits_ >> 1; }
+  [[nodiscard]] constexpr std::uint32_t phase() const noexcept { return bits_ & 1; }
+
+ private:
+  std::uint32_t bits_ = 0;
 };
 
 class reclaimer {
@@ -134,8 +145,8 @@ class reclaimer {
   }
 
   void exit(reader_guard g) noexcept {
-    std::atomic<std::int64_t>& count = slots_[g.slot].count[g.phase];
-    if (g.slot == shared_slot) {
+    std::atomic<std::int64_t>& count = slots_[g.slot()].count[g.phase()];
+    if (g.slot() == shared_slot) {
       count.fetch_sub(1, std::memory_order_release);
     } else {
       count.store(count.load(std::memory_order_relaxed) - 1, std::memory_order_release);
