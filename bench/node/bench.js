@@ -172,6 +172,13 @@ async function writeAll(db, n, vals) {
   }
 }
 
+// A full collection before each timed pass (node --expose-gc), for every driver alike, so
+// that a pass starts without garbage left by the one before it (1M views or copies after the
+// W1 reads). A pass still pays for collecting its own garbage: `--trace-gc` shows an
+// incremental mark-compact of the ~270 MB heap (the workload arrays) inside the W2 pass of
+// drivers that allocate per get, about 25 ms of its ~300 ms.
+const settle = () => globalThis.gc?.();
+
 async function runDriver(d) {
   const r = {};
   const add = (k, v) => {
@@ -182,16 +189,19 @@ async function runDriver(d) {
     const dir = mkdtempSync(join(root, 'd-'));
     // W1: batched writes, no fsync
     let db = await d.open(dir, false);
+    settle();
     let t = performance.now();
     await writeAll(db, N, values);
     add('W1 write (M entries/s)', N / (performance.now() - t) / 1e3);
     await db.close();
     add('W1 bytes/entry', dirSize(dir) / N);
     // reopen, point reads
+    settle();
     t = performance.now();
     db = await d.open(dir, false);
     add('W1 reopen (ms)', performance.now() - t);
     const reads = d.kind === 'async' ? N_SLOW_READS : N;
+    settle();
     t = performance.now();
     if (d.kind === 'async') {
       for (let j = 0; j < reads; j++) check(await db.get(readKeys[j]), order[j]);
@@ -200,6 +210,7 @@ async function runDriver(d) {
     }
     add('W1 point reads (M/s)', reads / (performance.now() - t) / 1e3);
     if (db.getBatch) {
+      settle();
       t = performance.now();
       for (let b = 0; b < reads; b += BATCH) {
         const ks = [];
@@ -215,6 +226,7 @@ async function runDriver(d) {
     // W1sync: an fsync per batch
     const dirS = mkdtempSync(join(root, 's-'));
     db = await d.open(dirS, true);
+    settle();
     t = performance.now();
     await writeAll(db, N_SYNC, values);
     add('W1sync write (K entries/s)', N_SYNC / (performance.now() - t));
@@ -223,6 +235,7 @@ async function runDriver(d) {
     // W2: 4 KiB values
     const dir4 = mkdtempSync(join(root, 'w2-'));
     db = await d.open(dir4, false);
+    settle();
     t = performance.now();
     await writeAll(db, N_4K, val4k);
     add('W2 write (MB/s)', (N_4K * 4096) / (performance.now() - t) / 1e3);
@@ -231,11 +244,13 @@ async function runDriver(d) {
     let acc = 0;
     // Every byte read (XOR of 32-bit words): the first pass over the values, so it also pays
     // the page faults of a fresh mapping where the store hands out mapped memory.
+    settle();
     t = performance.now();
     for (let j = 0; j < reads4; j++) acc ^= xorAll(d.kind === 'async' ? await get4(j) : get4(j));
     add('W2 4 KiB reads (MB/s)', (reads4 * 4096) / (performance.now() - t) / 1e3);
     // The same gets touching the first and last byte only: the cost of the get itself (a copy
     // of 4 KiB for peers that copy).
+    settle();
     t = performance.now();
     for (let j = 0; j < reads4; j++) {
       const v = d.kind === 'async' ? await get4(j) : get4(j);
@@ -243,6 +258,7 @@ async function runDriver(d) {
     }
     add('W2 4 KiB gets, 2 bytes touched (MB/s)', (reads4 * 4096) / (performance.now() - t) / 1e3);
     // With SHA-1 (node:crypto), as this benchmark first did: bound by the hash for every peer.
+    settle();
     t = performance.now();
     for (let j = 0; j < reads4; j++) {
       const v = d.kind === 'async' ? await get4(j) : get4(j);
