@@ -98,6 +98,7 @@ class reader_guard {
  private:
   std::uint32_t bits_ = 0;
 };
+static_assert(sizeof(reader_guard) == sizeof(std::uint32_t), "one scalar: see reader_guard");
 
 class reclaimer {
  public:
