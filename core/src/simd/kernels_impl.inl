@@ -117,9 +117,9 @@ inline bool keys_equal_inl(const std::byte* a, const std::byte* b, std::size_t n
 #else
 
 // The sign bits of 16 bytes. SIMDe 0.7.4 (Debian 12) has no wasm path for _mm_movemask_epi8: it
-// stores the vector and gathers the 16 bits with a byte loop, about 50 wasm instructions where
+// stores the vector and gathers the 16 bits with a byte loop, some 60 wasm instructions where
 // SIMD128 has one (i8x16.bitmask). Measured in Node, a random get of 100k keys: see
-// docs/architecture.md ("The wasm build").
+// docs/architecture.md ("Point reads under wasm").
 inline std::uint32_t movemask8(simde__m128i v) noexcept {
 #if defined(SIMDE_WASM_SIMD128_NATIVE)
   return wasm_i8x16_bitmask(simde__m128i_to_private(v).wasm_v128);
