@@ -159,8 +159,8 @@ function writeKey(heap, key, at) {
 const own = (value) => (value.buffer === M.HEAPU8.buffer ? value.slice() : value);
 
 /** The ArrayBuffer of wasm memory, cached: `HEAPU8.buffer` is a call into V8's C++ runtime
- *  (about 10 ns, a third of a cached get). The loader replaces M.HEAPU8 whenever memory grows,
- *  so a changed HEAPU8 is the signal to fetch the new buffer. */
+ *  (caching it took a cached get from ~71 to ~60 ns in Node). The loader replaces M.HEAPU8
+ *  whenever memory grows, so a changed HEAPU8 is the signal to fetch the new buffer. */
 let viewHeap = null;
 let viewBuffer = null;
 function view(ptr, len) {

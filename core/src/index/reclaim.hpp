@@ -85,8 +85,8 @@ std::uint32_t in_use() noexcept;
 
 /// What exit() needs: the slot and phase a reader counted itself in. One scalar, not two
 /// fields: wasm32's C ABI returns and passes a two-field struct through memory, where reading
-/// the two 32-bit halves back as one 64-bit word defeats store-to-load forwarding (about 20
-/// cycles on every lookup; store.hpp, get_, has the same story).
+/// the two 32-bit halves back as one 64-bit word defeats store-to-load forwarding, so every
+/// lookup waited for the one before it to finish (store.hpp, get_, has the same story).
 class reader_guard {
  public:
   constexpr reader_guard() noexcept = default;
