@@ -25,3 +25,17 @@
 #define SIMDR_UNLIKELY(x) (x)
 #define SIMDR_PREFETCH(p) ((void)0)
 #endif
+
+// SIMDR_TSAN: 1 in ThreadSanitizer builds (gcc defines __SANITIZE_THREAD__, clang reports the
+// feature). Code that TSan cannot model takes its checkable form there: the kernels' bucket
+// snapshot (simd/kernels_impl.inl) and the reclaimer's barrier mode (index/reclaim.hpp).
+#if defined(__SANITIZE_THREAD__)
+#define SIMDR_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SIMDR_TSAN 1
+#endif
+#endif
+#ifndef SIMDR_TSAN
+#define SIMDR_TSAN 0
+#endif

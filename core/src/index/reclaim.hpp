@@ -49,21 +49,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "assert.hpp"  // SIMDR_TSAN
+
 namespace simdr::detail {
 
 /// ThreadSanitizer models neither membarrier(2) nor standalone fences: its builds keep the
 /// symmetric mode (all seq_cst atomics), which it checks.
-#if defined(__SANITIZE_THREAD__)
-inline constexpr bool asymmetric_allowed = false;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-inline constexpr bool asymmetric_allowed = false;
-#else
-inline constexpr bool asymmetric_allowed = true;
-#endif
-#else
-inline constexpr bool asymmetric_allowed = true;
-#endif
+inline constexpr bool asymmetric_allowed = !SIMDR_TSAN;
 
 /// A platform's heavy barrier (storage::heavy_barrier()): returns false when it could not run.
 using heavy_barrier_fn = bool (*)() noexcept;

@@ -44,12 +44,8 @@
 #include "index/index.hpp"
 #include "simd/kernels.hpp"
 
-#if defined(__SANITIZE_THREAD__)
+#if SIMDR_TSAN  // assert.hpp, through index.hpp
 #define SIMDR_KERNEL_ATOMIC_SNAPSHOT 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SIMDR_KERNEL_ATOMIC_SNAPSHOT 1
-#endif
 #endif
 
 namespace simdr::detail::simd::SIMDR_KERNEL_ISA {
