@@ -154,23 +154,25 @@ function writeKey(heap, key, at) {
   return n;
 }
 
-/** A value that is itself a view of wasm memory would be detached if the scratch buffer grew
- *  memory: copy it first. */
-const own = (value) => (value.buffer === M.HEAPU8.buffer ? value.slice() : value);
-
 /** The ArrayBuffer of wasm memory, cached: `HEAPU8.buffer` is a call into V8's C++ runtime
  *  (caching it took a cached get from ~71 to ~60 ns in Node). The loader replaces M.HEAPU8
  *  whenever memory grows, so a changed HEAPU8 is the signal to fetch the new buffer. */
-let viewHeap = null;
-let viewBuffer = null;
-function view(ptr, len) {
+let cachedHeap = null;
+let cachedBuffer = null;
+function heapBuffer() {
   const heap = M.HEAPU8;
-  if (heap !== viewHeap) {
-    viewHeap = heap;
-    viewBuffer = heap.buffer;
+  if (heap !== cachedHeap) {
+    cachedHeap = heap;
+    cachedBuffer = heap.buffer;
   }
-  return new Uint8Array(viewBuffer, ptr >>> 0, len >>> 0);
+  return cachedBuffer;
 }
+
+/** A value that is itself a view of wasm memory would be detached if the scratch buffer grew
+ *  memory: copy it first. */
+const own = (value) => (value.buffer === heapBuffer() ? value.slice() : value);
+
+const view = (ptr, len) => new Uint8Array(heapBuffer(), ptr >>> 0, len >>> 0);
 
 // Iterators abandoned before their end would pin the index: free them when collected.
 const iterators = new FinalizationRegistry((it) => {
