@@ -107,6 +107,8 @@ export class AsyncStore {
   get closed() { return this.#closed; }
   /** Always false: values come back as copies. */
   get zeroCopy() { return false; }
+  /** Always 'copy'. */
+  get viewLifetime() { return 'copy'; }
   /** Live keys (a Promise). */
   get size() { return this.call('size'); }
   /** Bytes of the file (a Promise). */

@@ -3,8 +3,9 @@
 // and by js/worker.js (the worker behind openAsync). Kept apart from browser.js so that the
 // worker does not import the code that starts workers (bundlers follow `new Worker(new URL())`).
 //
-// The module is referenced by literal relative URLs (./wasm/simdr_wasm.mjs and .wasm, the
-// copies `npm pack` ships; tools/copy-wasm.js) so that bundlers such as Vite find and emit them.
+// The modules are referenced by literal relative URLs (./wasm/simdr_wasm.mjs and .wasm, and the
+// shared-memory simdr_wasm_shared.*: the copies `npm pack` ships; tools/copy-wasm.js) so that
+// bundlers such as Vite find and emit them.
 import { SimdrError } from './errors.js';
 import { Store, normaliseOptions } from './store.js';
 import * as backend from './backends/wasm.js';
@@ -23,8 +24,15 @@ let loading = null;
 /** Loads the wasm module once (idempotent; a failure may be retried). */
 export function loadWasm() {
   loading ??= backend.load({
-    importModule: () => import('./wasm/simdr_wasm.mjs'),
-    wasmUrl: new URL('./wasm/simdr_wasm.wasm', import.meta.url),
+    private: {
+      importModule: () => import('./wasm/simdr_wasm.mjs'),
+      wasmUrl: new URL('./wasm/simdr_wasm.wasm', import.meta.url),
+    },
+    // Chosen on cross-origin-isolated pages (js/backends/wasm.js, docs/lifetimes.md).
+    shared: {
+      importModule: () => import('./wasm/simdr_wasm_shared.mjs'),
+      wasmUrl: new URL('./wasm/simdr_wasm_shared.wasm', import.meta.url),
+    },
   }).catch((e) => {
     loading = null;
     throw new SimdrError(ERRC_UNSUPPORTED, `simd-r-drive: the wasm module cannot load: ${e?.message ?? e}`,

@@ -47,6 +47,8 @@ export class SimdrError extends Error {
   readonly offset?: number;
 }
 
+export type ViewLifetime = 'until-close' | 'until-move' | 'while-reachable' | 'copy';
+
 export class Store {
   private constructor();
   /** The backend serving this store. */
@@ -56,6 +58,10 @@ export class Store {
   readonly closed: boolean;
   /** Whether get() returns views of store memory (false: copies). */
   readonly zeroCopy: boolean;
+  /** How long a view stays valid (docs/lifetimes.md): until close() (native), until store
+   *  bytes move or wasm memory grows (wasm, private memory), for as long as it is reachable
+   *  (wasm, shared memory), or 'copy' when values are copies. */
+  readonly viewLifetime: ViewLifetime;
   /** Live keys. */
   readonly size: number;
   /** Bytes of the file. */
@@ -107,6 +113,7 @@ export interface AsyncStore {
   readonly closed: boolean;
   /** Always false: values are copies. */
   readonly zeroCopy: false;
+  readonly viewLifetime: 'copy';
   /** Live keys. */
   readonly size: Promise<number>;
   /** Bytes of the file. */

@@ -132,6 +132,17 @@ export class Store {
     const h = this.#h();
     return typeof h.isCopyMode === 'function' ? !h.isCopyMode() : true;
   }
+  /**
+   * How long a view from get(), getMany() or an iterator stays valid (docs/lifetimes.md):
+   * 'until-close' (native: until close(), which detaches it), 'until-move' (wasm, private
+   * memory: until store bytes move or wasm memory grows, which detaches it), 'while-reachable'
+   * (wasm, shared memory: never detached, never other bytes) or 'copy' (values are copies).
+   */
+  get viewLifetime() {
+    const h = this.#h();
+    if (typeof h.isCopyMode === 'function' && h.isCopyMode()) return 'copy';
+    return typeof h.viewLifetime === 'function' ? h.viewLifetime() : 'until-close';
+  }
   /** Live keys. */
   get size() { return this.#h().size(); }
   /** Bytes of the file (complete commits). */

@@ -76,12 +76,18 @@ tier_wasm() {
   build_preset wasm
   build_preset dev --target simdr_inspect
   SIMDR_INSPECT=$root/build/dev/tools/simdr-inspect ctest --preset wasm
+  # The shared-memory build (-pthread; what cross-origin-isolated pages load): the same JS
+  # backend suite, with its shared-memory view rules.
+  build_preset wasm-shared
+  SIMDR_WASM_MEMORY=shared SIMDR_WASM_DIR=$root/build/wasm-shared/wasm \
+    SIMDR_INSPECT=$root/build/dev/tools/simdr-inspect node --test tests/js/wasm/
 }
 
 tier_browser() {
   step "tier 5c: the public browser API on OPFS in headless Chromium (playwright-core)"
   # The golden test checks browser-written files with the native simdr-inspect of tier 1.
   build_preset wasm --target simdr_wasm
+  build_preset wasm-shared
   build_preset dev --target simdr_inspect
   (cd tests/browser && npm ci --no-audit --no-fund >/dev/null)
   # A hung browser fails its test file instead of the whole run.
@@ -135,6 +141,9 @@ tier_node() {
   # in copy mode (what Electron's memory cage forces).
   node --test --expose-gc tests/js/
   SIMDR_BACKEND=native SIMDR_NODE_COPY=1 node --test --expose-gc tests/js/store.test.js
+  # The shared-memory wasm build on node:fs (built already after tier 5b; seconds otherwise).
+  build_preset wasm-shared
+  SIMDR_BACKEND=wasm SIMDR_WASM_MEMORY=shared node --test --expose-gc tests/js/store.test.js
   npm run test:types
   # The npm tarball (prepack builds and ships the wasm module) installs in a fresh folder; both backends work there.
   SIMDR_JOBS=$jobs tests/package/check_tarball.sh

@@ -139,7 +139,7 @@ async function simdrOpen(wasm, path, opts) {
   if (wasm.prepare) await wasm.prepare(path, opts);
   const h = wasm.openHandle(path, opts);
   // For the per-call profile only: the C handle is still in the out-record after the open.
-  const M = wasm.moduleForTesting?.();
+  const M = wasm.moduleForTesting?.(h);
   if (M) rawHandles.set(h, M.HEAPU32[(M._simdr_wasm_out() >>> 0) >>> 2]);
   return h;
 }
@@ -233,7 +233,7 @@ export async function runSimdr(env, cfg) {
  *  without cross-origin isolation). */
 function micro(env, h, w1) {
   const { keys, order, readKeys } = w1;
-  const M = env.wasm.moduleForTesting();
+  const M = env.wasm.moduleForTesting(h);
   const n = order.length;
   const passes = Math.max(1, Math.round(1_000_000 / n));
   const R = passes * n;

@@ -16,7 +16,8 @@ const arg = (name, dflt) => {
 const cfg = { n: arg('--n', 100_000), n4k: arg('--n4k', 10_000) };
 const reps = arg('--reps', 3);
 
-await wasm.load(process.env.SIMDR_WASM_DIR ? { dir: process.env.SIMDR_WASM_DIR } : {});
+// The module: $SIMDR_WASM_DIR (a folder path) when set, and $SIMDR_WASM_MEMORY picks the build.
+await wasm.load();
 const runs = [];
 for (let rep = 0; rep < reps; rep++) {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'simdr-bbench-node-'));

@@ -1,7 +1,8 @@
 // api_worker.mjs - a dedicated module worker for the browser suites (harness.mjs inWorker):
 // runs the function it is sent as fn(api, ...args), where `api` is the public browser entry
 // (/js/browser.js) plus `state` (kept between calls), `wasm` (the backend module, for memory
-// facts), and `opfs` (raw OPFS helpers, to damage or copy files behind the store's back).
+// facts), `text` (UTF-8 of a view, shared or not), and `opfs` (raw OPFS helpers, to damage or
+// copy files behind the store's back).
 import * as entry from '/js/browser.js';
 import * as wasm from '/js/backends/wasm.js';
 
@@ -49,8 +50,14 @@ const b64 = (u8) => {
 const unb64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 const hex = (u8) => Array.from(u8, (b) => b.toString(16).padStart(2, '0')).join('');
 
-const api = { ...entry, entry, wasm, opfs, b64, unb64, hex, state: {},
-  enc: new TextEncoder(), dec: new TextDecoder() };
+const dec = new TextDecoder();
+/** UTF-8 text of a view; TextDecoder refuses views of a SharedArrayBuffer (the shared-memory
+ *  build), so those are copied first. */
+const text = (v) => (v === undefined ? undefined
+  : dec.decode(v.buffer instanceof ArrayBuffer ? v : v.slice()));
+
+const api = { ...entry, entry, wasm, opfs, b64, unb64, hex, text, state: {},
+  enc: new TextEncoder(), dec };
 
 self.onmessage = async ({ data: { id, src, args } }) => {
   try {

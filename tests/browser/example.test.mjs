@@ -14,8 +14,13 @@ import { serve, launch, profile, skip as noBrowser, root } from './harness.mjs';
 
 const PORT = 47314;
 const skip = noBrowser || (process.env.SIMDR_SKIP_EXAMPLE === '1' ? 'SIMDR_SKIP_EXAMPLE=1' : false);
+const PORT_ISOLATED = 47316;
 let server = null;
-after(() => server?.close());
+let isolated = null;
+after(() => {
+  server?.close();
+  isolated?.close();
+});
 
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'],
   encoding: 'utf8', env: { ...process.env, npm_config_loglevel: 'error' } });
@@ -35,7 +40,7 @@ test('examples/browser: vite build of the packed package works in Chromium', { s
   const log = run('npx', ['vite', 'build'], app);
   const dist = path.join(app, 'dist');
   const assets = fs.readdirSync(path.join(dist, 'assets'));
-  assert.ok(assets.some((f) => f.endsWith('.wasm')), `vite emitted the .wasm:\n${log}`);
+  assert.equal(assets.filter((f) => f.endsWith('.wasm')).length, 2, `vite emitted both .wasm builds:\n${log}`);
   assert.ok(assets.filter((f) => f.startsWith('worker')).length >= 2, 'both workers were bundled');
 
   server = await serve(PORT, dist);
@@ -45,7 +50,19 @@ test('examples/browser: vite build of the packed package works in Chromium', { s
   const result = await s.page.evaluate(() => window.simdrResult);
   assert.deepEqual(result, {
     mainThread: { greeting: 'hello from the main thread', vector: [1, 2, 3], size: 2 },
-    worker: { a: 'A', size: 3, backend: 'wasm', viewAfterClose: 0 },
+    worker: { a: 'A', size: 3, backend: 'wasm', viewLifetime: 'until-move', viewAfterClose: 0 },
   });
   assert.deepEqual(s.errors, []);
+
+  // The same bundle served cross-origin isolated (COOP/COEP): the shared-memory build, which
+  // Vite emitted too, serves the worker's store; its views survive close.
+  isolated = await serve(PORT_ISOLATED, dist, { isolated: true });
+  const si = await launch(profile(), PORT_ISOLATED, '/index.html');
+  t.after(() => si.context.close());
+  await si.page.waitForFunction(() => window.simdrResult !== undefined, null, { timeout: 30_000 });
+  assert.deepEqual(await si.page.evaluate(() => window.simdrResult), {
+    mainThread: { greeting: 'hello from the main thread', vector: [1, 2, 3], size: 2 },
+    worker: { a: 'A', size: 3, backend: 'wasm', viewLifetime: 'while-reachable', viewAfterClose: 1 },
+  });
+  assert.deepEqual(si.errors, []);
 });

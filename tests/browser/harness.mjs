@@ -19,27 +19,35 @@ const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript',
   '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json' };
 
-// js/wasm/ holds the module only in a packed package (tools/copy-wasm.js); in a checkout the
-// server maps it to the build folder.
-const built = path.join(root, 'build/wasm/wasm');
-export const available = fs.existsSync(executablePath) &&
-  (fs.existsSync(path.join(root, 'js/wasm/simdr_wasm.wasm')) ||
-   fs.existsSync(path.join(built, 'simdr_wasm.wasm')));
+// js/wasm/ holds the modules only in a packed package (tools/copy-wasm.js); in a checkout the
+// server maps them to the build folders (preset wasm, and wasm-shared for simdr_wasm_shared.*).
+const built = (file) => path.join(root, file.startsWith('simdr_wasm_shared') ? 'build/wasm-shared/wasm' : 'build/wasm/wasm');
+const has = (file) => fs.existsSync(path.join(root, 'js/wasm', file)) || fs.existsSync(path.join(built(file), file));
+export const available = fs.existsSync(executablePath) && has('simdr_wasm.wasm');
 export const skip = available ? false : 'needs /usr/bin/chromium and build/wasm/wasm/simdr_wasm.*';
+/** For cross-origin-isolated pages, which load the shared-memory build. */
+export const skipShared = skip || (has('simdr_wasm_shared.wasm') ? false
+  : 'needs build/wasm-shared/wasm/simdr_wasm_shared.* (cmake --build --preset wasm-shared)');
 
 function resolveFile(base, pathname) {
   const file = path.join(base, pathname);
   if (!file.startsWith(base)) return null;
   if (fs.existsSync(file) && fs.statSync(file).isFile()) return file;
   if (base === root && pathname.startsWith('/js/wasm/')) {
-    const alt = path.join(built, pathname.slice('/js/wasm/'.length));
-    if (alt.startsWith(built) && fs.existsSync(alt)) return alt;
+    const name = pathname.slice('/js/wasm/'.length);
+    const dir = built(name);
+    const alt = path.join(dir, name);
+    if (alt.startsWith(dir) && fs.existsSync(alt)) return alt;
   }
   return null;
 }
 
-/** Serves `base` (default: the checkout) on 127.0.0.1:`port`. */
-export function serve(port, base = root) {
+/** Serves `base` (default: the checkout) on 127.0.0.1:`port`. With `isolated`, every response
+ *  carries COOP/COEP headers, so pages (and their workers) are cross-origin isolated. */
+export function serve(port, base = root, { isolated = false } = {}) {
+  const isolation = isolated
+    ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }
+    : {};
   const server = http.createServer((req, res) => {
     const pathname = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     const file = resolveFile(base, pathname === '/' ? '/index.html' : pathname);
@@ -48,7 +56,7 @@ export function serve(port, base = root) {
       return;
     }
     res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream',
-      'cache-control': 'no-store' });
+      'cache-control': 'no-store', ...isolation });
     fs.createReadStream(file).pipe(res);
   });
   return new Promise((resolve, reject) => {

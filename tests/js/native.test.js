@@ -46,6 +46,7 @@ describe('native addon', { skip }, () => {
     assert.notEqual(a, b);
     assert.equal(a.buffer, b.buffer, 'two gets, one buffer');
     assert.equal(db.zeroCopy, true);
+    assert.equal(db.viewLifetime, 'until-close');
     db.close();
   });
 
@@ -224,6 +225,7 @@ describe('native addon', { skip }, () => {
   test('copy mode forced by the zeroCopy: false option', async () => {
     const db = await open(fresh(), { zeroCopy: false });
     assert.equal(db.zeroCopy, false);
+    assert.equal(db.viewLifetime, 'copy');
     db.put('k', new Float32Array([1.5]));
     const v = db.get('k');
     assert.equal(v.buffer.byteLength, 4, 'a copy owns exactly its bytes');

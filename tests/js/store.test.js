@@ -39,6 +39,9 @@ for (const b of await backends()) {
     test('put, get, has, delete, size, fileSize', async () => {
       const db = await open(fresh());
       assert.equal(db.backend, b.name);
+      const lifetimes = b.name === 'native' ? ['until-close', 'copy']
+        : [b.module.memory() === 'shared' ? 'while-reachable' : 'until-move'];
+      assert.ok(lifetimes.includes(db.viewLifetime), `viewLifetime ${db.viewLifetime}`);
       assert.equal(db.size, 0);
       const empty = db.fileSize;
       assert.ok(empty > 0, 'a new file has a header');

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check_tarball.sh - `npm pack`, then install the tarball in a fresh folder and use it there:
 # 'simd-r-drive' (the native addon, built by the package's install script) and
-# 'simd-r-drive/wasm' (the shipped wasm module on node:fs) both write and read back a store.
+# 'simd-r-drive/wasm' (the shipped wasm module on node:fs, private memory, then the shared-memory
+# build) both write and read back a store.
 # Run by tier_node. The tarball is kept in OUT_DIR when given, else removed.
 #   tests/package/check_tarball.sh [OUT_DIR]
 set -euo pipefail
@@ -13,7 +14,10 @@ mkdir -p "$out"
 cd "$root"
 npm pack --silent --pack-destination "$out" >/dev/null
 tarball=$out/simd-r-drive-$(node -p "require('./package.json').version").tgz
-tar tzf "$tarball" | grep -qx 'package/js/wasm/simdr_wasm.wasm' || { echo "the tarball lacks the wasm module"; exit 1; }
+listing=$(tar tzf "$tarball")  # once: `tar | grep -q` fails under pipefail when grep stops early
+for f in simdr_wasm.wasm simdr_wasm.mjs simdr_wasm_shared.wasm simdr_wasm_shared.mjs simdr_wasm_shared.worker.js; do
+  grep -qx "package/js/wasm/$f" <<<"$listing" || { echo "the tarball lacks js/wasm/$f"; exit 1; }
+done
 app=$(mktemp -d "${TMPDIR:-/tmp}/simdr-app.XXXXXX")
 trap 'rm -rf "$app"; (( keep )) || rm -rf "$out"' EXIT
 cd "$app"
@@ -36,6 +40,10 @@ for (const api of [native, wasm]) {
   assert.equal(new TextDecoder().decode(again.get('hello')), `from ${api.backend}`);
   assert.deepEqual(Array.from(again.get('a', Float32Array)), [1, 2]);
   again.verify();
+  if (api.backend === 'wasm') {
+    assert.equal(again.viewLifetime,
+      process.env.SIMDR_WASM_MEMORY === 'shared' ? 'while-reachable' : 'until-move');
+  }
   again.close();
 }
 // Byte identity across the two: the wasm one reads the native one's file.
@@ -50,3 +58,5 @@ await adb.close();
 console.log('installed package: native and wasm backends write and read back');
 JS
 node check.js
+# The shipped shared-memory build, chosen explicitly (Node's default is the private one).
+SIMDR_WASM_MEMORY=shared node check.js

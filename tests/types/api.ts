@@ -1,6 +1,6 @@
 // api.ts - type test of the public API (tsc --noEmit): uses every call, and each
 // `@ts-expect-error` line is misuse the types must reject.
-import { open, openSync, openAsync, SimdrError, backend, Store, type OpenOptions } from 'simd-r-drive';
+import { open, openSync, openAsync, SimdrError, backend, Store, type OpenOptions, type ViewLifetime } from 'simd-r-drive';
 import simdr from 'simd-r-drive';
 
 export async function use(): Promise<void> {
@@ -31,6 +31,9 @@ export async function use(): Promise<void> {
   const changed: boolean = sync.refresh();
   const name: 'native' | 'wasm' = db.backend;
   const zc: boolean = db.zeroCopy;
+  const life: ViewLifetime = db.viewLifetime;
+  // @ts-expect-error not a lifetime
+  const bad: ViewLifetime = "forever";
   db.close();
   try { await openAsync('z'); } catch (e) {
     if (e instanceof SimdrError) { const code: string = e.code; const num: number = e.errc; void code; void num; }

@@ -32,6 +32,7 @@ export async function onMainThread(): Promise<void> {
   await db.compact(); await db.verify(); await db.flush();
   const changed: boolean = await db.refresh();
   const zc: false = db.zeroCopy;
+  const life: "copy" = db.viewLifetime;
   const info: [string, string, boolean, boolean] = [db.backend, db.path, db.readOnly, db.closed];
   await db.close();
   try { await openAsync('x'); } catch (e) {

@@ -7,10 +7,13 @@
 // for errors the OS errno, the damage offset and a message. Nothing throws; the module is
 // single-threaded, so one out-record and one key scratch buffer serve every handle.
 //
-// Views: get/get_batch/iteration return pointers into the store image. Store handles opened
-// here free image buffers as soon as they are moved or released (storage_options
-// keep_retired = false); the storage then calls simdr_views_moved() and JS detaches every
-// view (js_files.js). An iteration that spans such a move ends with errc::busy.
+// Views: get/get_batch/iteration return pointers into the store image. In the private-memory
+// build, store handles opened here free image buffers as soon as they are moved or released
+// (storage_options keep_retired = false); the storage then calls simdr_views_moved() and JS
+// detaches every view (js_files.js). An iteration that spans such a move ends with errc::busy.
+// The shared-memory build (SIMDR_WASM_SHARED_MEMORY) cannot detach views: it keeps moved-away
+// buffers until close (keep_retired = true), and JS gives each store its own instance, which
+// it drops at close, so no freed byte is ever reused under a view.
 #include <emscripten/emscripten.h>
 
 #include <cstdint>
@@ -41,6 +44,12 @@ struct out_record {
   char message[256] = {};
 };
 static_assert(sizeof(out_record) == 40 + 256);
+
+#ifdef SIMDR_WASM_SHARED_MEMORY
+constexpr bool shared_memory = true;
+#else
+constexpr bool shared_memory = false;
+#endif
 
 out_record out;
 std::byte* scratch = nullptr;
@@ -119,7 +128,7 @@ EMSCRIPTEN_KEEPALIVE int simdr_wasm_open(const char* path, std::uint32_t path_le
                                                              : simdr::durability::none,
                               .alignment = alignment == 0 ? 64 : alignment};
   if (simdr::status st = simdr::detail::check_options(o); !st.is_ok()) return fail(st, "open");
-  simdr::wasm::storage_options so{.keep_retired = false,
+  simdr::wasm::storage_options so{.keep_retired = shared_memory,
                                   .min_reserve = reserve > 0 ? static_cast<std::uint64_t>(reserve)
                                                              : std::uint64_t{4} << 20};
   auto s = simdr::wasm::wasm_storage::open(std::string_view(path, path_len), o, so);

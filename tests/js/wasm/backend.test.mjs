@@ -161,8 +161,13 @@ test('putMany is one crash-atomic commit: every cut of it reopens without it', (
   r.close();
 });
 
+const shared = wasm.memory() === 'shared';
+const privateOnly = shared ? 'the private-memory build only (SIMDR_WASM_MEMORY=private)' : false;
+const sharedOnly = shared ? false : 'the shared-memory build only (SIMDR_WASM_MEMORY=shared)';
+console.log(`# wasm build: ${wasm.memory()} memory`);
+
 test('views are detached on close, on compaction and on growth, never showing other bytes',
-  (t) => {
+  { skip: privateOnly }, (t) => {
     const p = path.join(tmpdir(t), 'v.simdr');
     const h = wasm.openHandle(p, { create: true, reserve: 64 * 1024 });
     h.put('a', bytes('alpha'));
@@ -180,7 +185,8 @@ test('views are detached on close, on compaction and on growth, never showing ot
     assert.equal(h.get('big').length, 1 << 20);
     // wasm memory itself grows (a large value through the scratch buffer and the image)
     const v3 = h.get('b');
-    const M = wasm.moduleForTesting();
+    const M = wasm.moduleForTesting(h);
+    assert.equal(M, wasm.moduleForTesting(), 'one instance serves every store');
     const before = M.HEAPU8.buffer.byteLength;
     h.put('huge', new Uint8Array(before).fill(1));
     assert.ok(M.HEAPU8.buffer.byteLength > before, 'memory grew');
@@ -205,7 +211,84 @@ test('a view passed back as a value is copied before memory can move', (t) => {
   h.close();
 });
 
-test('an iteration spanning a compaction ends with BUSY; close ends it with CLOSED', (t) => {
+test('shared memory: views survive compaction, moves, growth and close, showing their own bytes',
+  { skip: sharedOnly }, (t) => {
+    const dir = tmpdir(t);
+    const h = wasm.openHandle(path.join(dir, 'v.simdr'), { create: true, reserve: 64 * 1024 });
+    const M = wasm.moduleForTesting(h);
+    assert.ok(M.HEAPU8.buffer instanceof SharedArrayBuffer);
+    h.put('a', bytes('alpha'));
+    h.put('b', bytes('beta'));
+    const held = [[h.get('a'), 'alpha'], [h.get('b'), 'beta']];
+    h.put('a', bytes('ALPHA'));                          // a newer value: the old view is a snapshot
+    h.compact();                                          // the old image is kept, not freed
+    held.push([h.get('a'), 'ALPHA']);
+    h.put('big', new Uint8Array(1 << 20).fill(7));       // the image outgrows its 64 KiB buffer
+    const before = M.HEAPU8.buffer.byteLength;
+    h.put('huge', new Uint8Array(before).fill(1));       // wasm memory grows
+    assert.ok(M.HEAPU8.buffer.byteLength > before, 'memory grew');
+    held.push([h.get('b'), 'beta']);
+    // A second store has an instance (and memory) of its own.
+    const h2 = wasm.openHandle(path.join(dir, 'w.simdr'), { create: true });
+    assert.notEqual(wasm.moduleForTesting(h2), M);
+    h.close();
+    // After close nothing allocates in that memory again: a busy second store cannot reuse it.
+    for (let i = 0; i < 2000; i++) h2.put(`k${i}`, new Uint8Array(1024).fill(i & 255));
+    h2.compact();
+    h2.close();
+    for (const [view, want] of held) assert.equal(text(view), want);
+    throwsCode(() => h.get('a'), 'CLOSED');
+  });
+
+test('shared memory: a closed store\'s memory is freed by GC once its last view is gone',
+  { skip: sharedOnly }, async (t) => {
+    const v8 = await import('node:v8');
+    const vm = await import('node:vm');
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc');
+    const collect = async () => {
+      for (let i = 0; i < 10; i++) {
+        gc();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    let freed = false;
+    const registry = new FinalizationRegistry(() => { freed = true; });
+    let view;
+    (() => {
+      const h = wasm.openHandle(path.join(tmpdir(t), 'g.simdr'), { create: true });
+      h.put('k', bytes('kept'));
+      view = h.get('k');
+      registry.register(view.buffer, 'memory');
+      h.close();
+    })();
+    await collect();
+    assert.equal(freed, false, 'a live view keeps the memory');
+    assert.equal(text(view), 'kept');
+    view = null;
+    await collect();
+    assert.equal(freed, true, 'the memory was collected: nothing else held the instance');
+  });
+
+test('shared memory: an iteration spans a compaction; close ends it with CLOSED',
+  { skip: sharedOnly }, (t) => {
+    const h = wasm.openHandle(path.join(tmpdir(t), 'i.simdr'), { create: true });
+    for (let i = 0; i < 10; i++) h.put(`k${i}`, bytes(`v${i}`));
+    const it = h.iterate();
+    const first = it.next();
+    h.compact();
+    let n = 1;
+    while (it.next()) n++;
+    assert.equal(n, 10);
+    assert.equal(text(first[1]), text(h.get(text(first[0]))));
+    const it2 = h.iterate();
+    assert.ok(it2.next());
+    h.close();
+    throwsCode(() => it2.next(), 'CLOSED');
+  });
+
+test('an iteration spanning a compaction ends with BUSY; close ends it with CLOSED',
+  { skip: privateOnly }, (t) => {
   const p = path.join(tmpdir(t), 'i.simdr');
   const h = wasm.openHandle(p, { create: true });
   for (let i = 0; i < 10; i++) h.put(`k${i}`, bytes(`v${i}`));
