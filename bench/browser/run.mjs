@@ -1,14 +1,18 @@
 // run.mjs - the browser benchmark of issue 5 (bench/README.md, "Browser").
 //
-//   cd bench/browser && npm ci && node run.mjs [--quick] [--out ../results] [--reps 3]
+//   cd bench/browser && npm ci && node run.mjs [--quick] [--out ../results] [--reps 3] [--isolated]
+//
+// --isolated serves the page cross-origin isolated (COOP/COEP), so our store runs the
+// shared-memory build (build/wasm-shared/wasm/, docs/lifetimes.md) in Chromium and in the Node
+// reference; it writes browser-isolated.{md,csv} instead.
 //
 // In one run: SIMD R Drive's wasm backend on OPFS, IndexedDB and SQLite-WASM (opfs-sahpool), each
 // in a fresh dedicated worker per repetition, in headless Chromium (/usr/bin/chromium, persistent
 // profile in a fresh temporary folder, pages served from 127.0.0.1); then, as references, the
 // same driver on the wasm backend in Node (node:fs) and the native core's random point reads
 // (build/release/bench/simdr-bench-w1). Writes <out>/browser.md and <out>/browser.csv and prints
-// the table. Needs build/wasm/wasm/simdr_wasm.* and build/release/bench/simdr-bench-w1: both are
-// built (-j2) when missing.
+// the table. Needs build/wasm/wasm/simdr_wasm.* (with --isolated also build/wasm-shared/wasm/) and
+// build/release/bench/simdr-bench-w1: they are built (-j2) when missing.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -26,6 +30,8 @@ const opt = (name, dflt) => {
   return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
 };
 const quick = flag('--quick');
+const isolated = flag('--isolated');
+const outName = isolated ? 'browser-isolated' : 'browser';
 const cfg = {
   n: Number(opt('--n', quick ? 10_000 : 100_000)),
   n4k: Number(opt('--n4k', quick ? 1_000 : 10_000)),
@@ -63,6 +69,12 @@ if (!fs.existsSync(wasmFile) &&
   console.error('cannot build build/wasm/wasm/simdr_wasm.*: see bench/README.md');
   process.exit(1);
 }
+if (isolated && !fs.existsSync(path.join(root, 'build/wasm-shared/wasm/simdr_wasm_shared.wasm')) &&
+    !build('the shared-memory wasm module', { NODE_PATH: '/usr/share/nodejs' },
+      [['--preset', 'wasm-shared'], ['--build', '--preset', 'wasm-shared', '-j2']])) {
+  console.error('cannot build build/wasm-shared/wasm/simdr_wasm_shared.*: see bench/README.md');
+  process.exit(1);
+}
 const wantNative = !flag('--no-native');
 if (wantNative && !fs.existsSync(nativeBench))
   build('simdr-bench-w1', {}, [['--preset', 'release'], ['--build', '--preset', 'release', '-j2', '--target', 'simdr-bench-w1']]);
@@ -82,7 +94,10 @@ try { chromiumVersion = sh(executablePath, ['--version']).split('\n').pop(); } c
 
 // ---- server and browser ---------------------------------------------------------------------------
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
-const served = ['/js/', '/build/wasm/wasm/', '/bench/browser/'];
+const served = ['/js/', '/build/wasm/wasm/', '/build/wasm-shared/wasm/', '/bench/browser/'];
+const isolation = isolated
+  ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }
+  : {};
 function serve() {
   const server = http.createServer((req, res) => {
     const url = decodeURIComponent(new URL(req.url, 'http://x').pathname);
@@ -92,7 +107,7 @@ function serve() {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...isolation });
     fs.createReadStream(file).pipe(res);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
@@ -117,7 +132,10 @@ const nodeRuns = [];
 function nodeRef(rep) {
   const args = [path.join(here, 'node_wasm.mjs'), '--n', String(cfg.n), '--n4k', String(cfg.n4k), '--reps', '1'];
   if (rep === 0) args.push('--micro');
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: here, stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = isolated
+    ? { ...process.env, SIMDR_WASM_MEMORY: 'shared', SIMDR_WASM_DIR: path.join(root, 'build/wasm-shared/wasm') }
+    : process.env;
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: here, env, stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status === 0) nodeRuns.push(...JSON.parse(r.stdout.trim().split('\n').pop()).runs);
   else log('wasm in Node failed');
 }
@@ -251,13 +269,13 @@ const micro = profileRun?.micro;
 const io = profileRun?.io;
 const nodeMicro = nodeRuns[0]?.micro;
 const md = [];
-md.push('# Browser benchmark (issue 5)');
+md.push(isolated ? '# Browser benchmark (issue 5), cross-origin-isolated page: the shared-memory build' : '# Browser benchmark (issue 5)');
 md.push('');
 md.push(`- Machine: ${cpuModel}, ${cores} cores; load average (1/5/15 min) ${loadStart} at start, ${loadEnd} at end`);
 md.push(`- Browser: ${chromiumVersion} headless (\`${info.userAgent ?? '?'}\`), persistent profile, dedicated module workers, page on 127.0.0.1`);
 md.push(`- Sizes: W1 ${cfg.n.toLocaleString('en')} entries of 8 bytes (the browser scale of the notes, not 1M), W2 ${cfg.n4k.toLocaleString('en')} entries of 4 KiB (not 100,000); medians of ${reps} repetition(s), a fresh worker and a fresh file/database per engine and repetition${quick ? ' (**--quick**)' : ''}`);
 md.push(`- Git: ${git}; SQLite ${sq.version ?? '?'} (@sqlite.org/sqlite-wasm, journal_mode=${sq.journal_mode ?? '?'}); IndexedDB durability used: ${idb0.durability_fast ?? '?'} / ${idb0.durability_strict ?? '?'}`);
-md.push('- Ours is measured through the backend handle (`js/backends/wasm.js`), the layer under the public API: no argument checks (one row also goes through the public `Store` class)');
+md.push(`- Ours is measured through the backend handle (\`js/backends/wasm.js\`), the layer under the public API: no argument checks (one row also goes through the public \`Store\` class); wasm memory: ${[...new Set((runs.simdr ?? []).map((r) => r.memory))].join(', ') || '?'} (docs/lifetimes.md)`);
 md.push('');
 md.push(`| metric | ${cols.map((e) => names[e]).join(' | ')} | ${cols.filter((e) => e !== 'simdr').map((e) => `ours / ${e === 'idb' ? 'IndexedDB' : 'SQLite'}`).join(' | ')} |`);
 md.push(`|---|${cols.map(() => '---:').join('|')}|${cols.filter((e) => e !== 'simdr').map(() => '---:').join('|')}|`);
@@ -280,7 +298,7 @@ if (micro || io) {
   md.push('## Where the time goes (one extra run, not in the medians)');
   md.push('');
   if (micro) {
-    md.push(`Per-call costs, ns per call, each the median of 3 loops of ${micro.calls_per_figure?.toLocaleString('en') ?? '1M'} calls (passes over the W1 keys in random order, fresh flat key strings in read order, unless said), JIT warm; the worker's clock has 0.1 ms resolution (no cross-origin isolation), so figures are within a few percent:`);
+    md.push(`Per-call costs, ns per call, each the median of 3 loops of ${micro.calls_per_figure?.toLocaleString('en') ?? '1M'} calls (passes over the W1 keys in random order, fresh flat key strings in read order, unless said), JIT warm; ${isolated ? "the worker's clock is fine-grained (cross-origin isolated)" : "the worker's clock has 0.1 ms resolution (no cross-origin isolation), so figures are within a few percent"}:`);
     md.push('');
     md.push('| cost | Chromium worker | Node |');
     md.push('|---|---:|---:|');
@@ -319,10 +337,10 @@ md.push(`Rows, one per metric: medians; ratios are ours divided by the peer. Bef
 md.push('');
 for (const m of metrics) md.push(`- ${m.label}: ${m.how}`);
 md.push('');
-md.push(`Reproduce: \`cd bench/browser && npm ci && node run.mjs${quick ? ' --quick' : ''}\` (see bench/README.md, "Browser").`);
+md.push(`Reproduce: \`cd bench/browser && npm ci && node run.mjs${quick ? ' --quick' : ''}${isolated ? ' --isolated' : ''}\` (see bench/README.md, "Browser").`);
 const text = md.join('\n') + '\n';
 fs.mkdirSync(outDir, { recursive: true });
-fs.writeFileSync(path.join(outDir, 'browser.md'), text);
-fs.writeFileSync(path.join(outDir, 'browser.csv'), csv.join('\n') + '\n');
+fs.writeFileSync(path.join(outDir, `${outName}.md`), text);
+fs.writeFileSync(path.join(outDir, `${outName}.csv`), csv.join('\n') + '\n');
 process.stdout.write(text);
-log(`wrote ${path.join(outDir, 'browser.md')} and browser.csv`);
+log(`wrote ${path.join(outDir, `${outName}.md`)} and ${outName}.csv`);

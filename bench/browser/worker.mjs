@@ -27,8 +27,10 @@ async function run({ engine, cfg, base }) {
     const { Store } = await import('/js/store.js');
     const env = { wasm, Store, base };
     // The module of this checkout's wasm build (the package default, js/wasm/, exists only in
-    // a packed tarball).
-    const dir = new URL('/build/wasm/wasm/', self.location.origin).href;
+    // a packed tarball): the shared-memory one on a cross-origin-isolated page (run.mjs
+    // --isolated), which js/backends/wasm.js then picks.
+    const dir = new URL(self.crossOriginIsolated ? '/build/wasm-shared/wasm/' : '/build/wasm/wasm/',
+      self.location.origin).href;
     let io = null;
     if (!cfg.ioProfile) {
       await wasm.load({ dir });
@@ -44,6 +46,7 @@ async function run({ engine, cfg, base }) {
     }
     await removeOpfs(base);
     const result = await runSimdr(env, cfg);
+    result.memory = wasm.memory();
     if (env.phases) result.io = env.phases;
     await removeOpfs(base);
     return result;

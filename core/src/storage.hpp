@@ -118,6 +118,12 @@ class storage {
     return nullptr;
   }
 
+  /// Whether every call into the store over this storage comes from one thread while no other
+  /// thread runs in the process (a wasm instance that belongs to one JS thread: the JS ABI of
+  /// wasm/src/exports.cpp). Lookups then skip the reclaimer's reader count: the writer, on that
+  /// same thread, never runs in the middle of one (index/reclaim.hpp, ONE THREAD).
+  [[nodiscard]] virtual bool one_thread() const noexcept { return false; }
+
   /// This storage no longer backs the store (compacted away, or a read-only handle moved to
   /// the file that replaced it); it is kept only so that views into image() stay valid until
   /// close. Release everything else: descriptors, locks, and address space reserved beyond the

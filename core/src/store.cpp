@@ -55,6 +55,7 @@ store_impl::store_impl(std::unique_ptr<storage> s, const open_options& o,
                        const format::file_header& h) noexcept
     : options_(o), header_(h), alignment_(h.alignment()), storage_(std::move(s)) {
   rcu_.use_heavy_barrier(storage_->heavy_barrier());
+  rcu_.use_one_thread(storage_->one_thread());
 }
 
 store_impl::~store_impl() {

@@ -72,6 +72,8 @@ class store_impl {
   /// Tests: whether readers register with a compiler barrier only (reclaim.hpp, BARRIERS), and
   /// the storage's heavy barrier that makes it sound.
   bool readers_asymmetric() const noexcept { return rcu_.asymmetric(); }
+  /// Tests: whether lookups skip the reader count (storage::one_thread()).
+  bool readers_uncounted() const noexcept { return rcu_.one_thread(); }
   heavy_barrier_fn storage_heavy_barrier() const noexcept { return storage_->heavy_barrier(); }
 
  private:

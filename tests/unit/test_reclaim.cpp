@@ -1,5 +1,5 @@
 // test_reclaim.cpp - the index reclaimer (core/src/index/reclaim.hpp): reader ids, the owned
-// and shared slots, both barrier modes, and a failed heavy barrier.
+// and shared slots, both barrier modes, a failed heavy barrier, and one-thread mode.
 //
 // Each mode is tested with a real platform barrier where there is one: the heavy barrier of a
 // store opened on a file (membarrier(2) on Linux), else only the symmetric mode runs.
@@ -231,6 +231,34 @@ TEST_CASE("reclaimer: if the heavy barrier fails, nothing is freed before close"
   CHECK(freed == 2);
 }
 
+TEST_CASE("reclaimer: one-thread mode counts no lookup guard, but still counts shared guards",
+          "[reclaim]") {
+  reclaimer r;
+  r.use_one_thread(true);
+  CHECK(r.one_thread());
+  freed = 0;
+  int a = 0, b = 0;
+  // A lookup's guard: the writer runs on the same thread, so it never frees in the middle of
+  // one; the guard is not counted, and what is retired meanwhile is freed at the next poll.
+  const reader_guard lookup = r.enter();
+  CHECK(lookup.slot() == reclaimer::uncounted_slot);
+  r.retire(&a, &count_free);
+  r.poll();
+  CHECK(freed == 1);
+  r.exit(lookup);
+  // An entry range's guard outlives calls: it still defers freeing.
+  const reader_guard range = r.enter_shared();
+  CHECK(range.slot() == reclaimer::shared_slot);
+  r.retire(&b, &count_free);
+  r.poll();
+  r.poll();
+  CHECK(freed == 1);
+  r.exit(range);
+  r.poll();
+  CHECK(freed == 2);
+  CHECK(r.pending() == 0);
+}
+
 // Readers load the published object and check it is alive for a while; the writer replaces
 // it as fast as it can and retires the old one, whose deleter marks it dead before freeing
 // it (ASan would also see a use after free). A reader counting in the wrong slot or phase, or
@@ -299,4 +327,7 @@ TEST_CASE("stores on files register readers with a compiler barrier where membar
   auto mem = detail::open_store(std::make_unique<memory_storage>(), {.create = true});
   REQUIRE(mem.has_value());
   CHECK_FALSE(store_impl::of(*mem).readers_asymmetric());
+  // Native and in-memory storages serve any number of threads: lookups are counted.
+  CHECK_FALSE(store_impl::of(file_db).readers_uncounted());
+  CHECK_FALSE(store_impl::of(*mem).readers_uncounted());
 }

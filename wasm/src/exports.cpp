@@ -130,7 +130,8 @@ EMSCRIPTEN_KEEPALIVE int simdr_wasm_open(const char* path, std::uint32_t path_le
   if (simdr::status st = simdr::detail::check_options(o); !st.is_ok()) return fail(st, "open");
   simdr::wasm::storage_options so{.keep_retired = shared_memory,
                                   .min_reserve = reserve > 0 ? static_cast<std::uint64_t>(reserve)
-                                                             : std::uint64_t{4} << 20};
+                                                             : std::uint64_t{4} << 20,
+                                  .one_thread = true};
   auto s = simdr::wasm::wasm_storage::open(std::string_view(path, path_len), o, so);
   if (!s) return fail(s.error(), "open");
   auto opened = simdr::detail::open_store(std::unique_ptr<simdr::storage>(std::move(*s)), o);

@@ -28,6 +28,12 @@ struct storage_options {
   bool keep_retired = true;
   /// Smallest image buffer, so that small stores never move; bigger files get 50% headroom.
   std::uint64_t min_reserve = std::uint64_t{1} << 20;
+  /// Every call into the store over this storage comes from one thread, and no other thread
+  /// runs in this wasm instance (the JS ABI: an instance belongs to one JS thread and never
+  /// starts threads): storage::one_thread(). Lookups then skip the reclaimer's reader count,
+  /// which in a -pthread build (the shared-memory module) is a locked instruction per get
+  /// (index/reclaim.hpp, ONE THREAD). Without -pthread atomics are plain stores anyway.
+  bool one_thread = false;
 };
 
 /// Counts the times image bytes were moved or freed in this instance (each also called
@@ -64,6 +70,7 @@ class wasm_storage final : public storage {
   result<std::unique_ptr<storage>> create_replacement() noexcept override;
   status install_replacement(storage& replacement) noexcept override;
   void retire() noexcept override;
+  bool one_thread() const noexcept override { return so_.one_thread; }
 
  private:
   wasm_storage(std::string path, int file, bool writable, const storage_options& so) noexcept;

@@ -25,6 +25,13 @@
 //  * symmetric (no heavy barrier: wasm, other systems, ThreadSanitizer, which models neither
 //    membarrier nor standalone fences): the count store and the phase re-check are seq_cst.
 //
+// ONE THREAD (storage::one_thread(): a wasm instance owned by one JS thread). Short guards
+// (enter/exit within one lookup) are not counted at all: the writer runs on the same thread,
+// so it can never free a table in the middle of a lookup. This matters in the -pthread wasm
+// build (the shared-memory module), where every atomic store, even a relaxed one, is a wasm
+// seq_cst store that V8 compiles to a locked xchg. Guards held across calls (entry ranges,
+// enter_shared) are still counted.
+//
 // WHY A FREED TABLE IS NEVER IN USE.
 //  reader:  p = phase (acquire); slot.count[p] = c + 1; BARRIER; re-check phase == p, else
 //           restore c and retry; load the table pointer (seq_cst) and use it; at exit, store
@@ -96,6 +103,8 @@ class reclaimer {
  public:
   /// The slot of guards that may end on another thread, and of threads without an id.
   static constexpr std::uint32_t shared_slot = reader_ids::capacity;
+  /// The slot of uncounted guards (one-thread mode).
+  static constexpr std::uint32_t uncounted_slot = shared_slot + 1;
 
   /// Chooses the barrier mode; called once, before any reader can reach this reclaimer.
   /// nullptr (or a ThreadSanitizer build) keeps the symmetric mode.
@@ -104,9 +113,14 @@ class reclaimer {
   }
   [[nodiscard]] bool asymmetric() const noexcept { return heavy_ != nullptr; }
 
+  /// One-thread mode (see ONE THREAD); called once, before any reader can reach this reclaimer.
+  void use_one_thread(bool on) noexcept { one_thread_ = on; }
+  [[nodiscard]] bool one_thread() const noexcept { return one_thread_; }
+
   /// Registers the calling thread as a reader; exit() must run on the same thread. Lock-free;
   /// never waits for the writer.
   reader_guard enter() noexcept {
+    if (one_thread_) return {uncounted_slot, 0};
     const std::uint32_t s = reader_ids::current();
     if (s >= shared_slot) return enter_shared();
     std::atomic<std::int64_t>* count = slots_[s].count;
@@ -138,6 +152,7 @@ class reclaimer {
   }
 
   void exit(reader_guard g) noexcept {
+    if (g.slot() == uncounted_slot) return;
     std::atomic<std::int64_t>& count = slots_[g.slot()].count[g.phase()];
     if (g.slot() == shared_slot) {
       count.fetch_sub(1, std::memory_order_release);
@@ -200,6 +215,7 @@ class reclaimer {
 
   std::atomic<std::uint32_t> phase_{0};
   heavy_barrier_fn heavy_ = nullptr;
+  bool one_thread_ = false;
   bool stuck_ = false;
   slot slots_[reader_ids::capacity + 1];
   std::vector<retired> waiting_;
