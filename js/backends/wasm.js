@@ -413,17 +413,22 @@ class WasmHandle {
     return i.outF64(2) === 1;
   }
 
+  // #handle() first in every method: after close() the shared build has dropped #i, and a
+  // callee expression such as this.#i.M._simdr_wasm_size is evaluated before its arguments.
   size() {
-    return this.#i.M._simdr_wasm_size(this.#handle());
+    const h = this.#handle();
+    return this.#i.M._simdr_wasm_size(h);
   }
 
   fileSize() {
-    return this.#i.M._simdr_wasm_file_size(this.#handle());
+    const h = this.#handle();
+    return this.#i.M._simdr_wasm_file_size(h);
   }
 
   iterate() {
+    const h = this.#handle();
     const inst = this.#i;
-    inst.check(inst.M._simdr_wasm_iter_begin(this.#handle()));
+    inst.check(inst.M._simdr_wasm_iter_begin(h));
     const it = inst.outU32(0);
     const token = {};
     let done = false;

@@ -237,7 +237,8 @@ test('shared memory: views survive compaction, moves, growth and close, showing 
     h2.compact();
     h2.close();
     for (const [view, want] of held) assert.equal(text(view), want);
-    throwsCode(() => h.get('a'), 'CLOSED');
+    for (const call of [() => h.get('a'), () => h.size(), () => h.fileSize(), () => h.iterate(),
+      () => h.compact(), () => h.refresh()]) throwsCode(call, 'CLOSED');
   });
 
 test('shared memory: a closed store\'s memory is freed by GC once its last view is gone',
