@@ -34,9 +34,11 @@ const nodeImport = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */
 /** What load() chose: { factory, compiled (WebAssembly.Module), wasmUrl, shared, files }. */
 let build = null;
 let loading = null;
-/** Private build: the one instance every store shares. Shared build: an instance made by
- *  load() that no store has used yet (the next openHandle() takes it). */
+/** Private build: the one instance every store shares. */
 let common = null;
+/** Shared build: an instance no store has used yet (made by load(), or given back by an open
+ *  that failed); the next openHandle() takes it. */
+let spare = null;
 /** Paths open for writing in this JS realm, across all instances (a shared-memory store has
  *  its own instance, whose C++ writer table sees only itself). */
 const writers = new Set();
@@ -114,7 +116,9 @@ async function loadBuild(options, shared) {
   // Compiled once; every instance (one per store in the shared build) reuses it.
   const compiled = await WebAssembly.compile(bytes);
   const b = { factory, compiled, wasmUrl, shared, files };
-  common = await instantiate(b, false);
+  const first = await instantiate(b, false);
+  if (shared) spare = first;
+  else common = first;
   build = b;
 }
 
@@ -530,11 +534,13 @@ export function openHandle(path, opts = {}) {
     }
   }
   if (writer) writers.add(path);
-  let inst;
+  let inst = common;
   try {
-    // Shared build: a fresh instance per store (the spare one load() made, else a new one).
-    inst = !build.shared ? common : (common ?? instantiate(build, true));
-    if (build.shared) common = null;
+    // Shared build: a fresh instance per store.
+    if (build.shared) {
+      inst = spare ?? instantiate(build, true);
+      spare = null;
+    }
   } catch (e) {
     release(path, locked, writer);
     throw e;
@@ -549,7 +555,7 @@ export function openHandle(path, opts = {}) {
     const e = inst.error(rc);
     release(path, locked, writer);
     // No view of it was ever made: a shared instance can serve the next open.
-    if (build.shared) common ??= inst;
+    if (build.shared) spare ??= inst;
     throw e;
   }
   return new WasmHandle(inst, inst.outU32(0), path, locked, writer);
