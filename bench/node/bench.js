@@ -50,8 +50,8 @@ function dirSize(p) {
 const flatStrings = (a) => JSON.parse(JSON.stringify(a));
 const keys = flatStrings(Array.from({ length: N }, (_, i) => `bench-key-${i}`));
 // All values in one buffer, one 8-byte view each: 104 bytes of heap per value, where a
-// Uint8Array(8) of its own costs 216 (its ArrayBuffer materialised by the DataView). See
-// "GC" in README.md: the harness's heap is what a full collection has to mark.
+// Uint8Array(8) of its own costs 216 (its ArrayBuffer materialised by the DataView). See "GC in
+// the read passes" in README.md: the harness's heap is what a full collection has to mark.
 const valueBytes = new Uint8Array(8 * N);
 const valueWords = new DataView(valueBytes.buffer);
 for (let i = 0; i < N; i++) valueWords.setBigUint64(8 * i, BigInt(i), true);
@@ -176,9 +176,9 @@ async function writeAll(db, n, vals) {
 
 // A full collection before each timed pass (node --expose-gc), for every driver alike, so
 // that a pass starts without garbage left by the one before it (1M views or copies after the
-// W1 reads). A pass still pays for collecting its own garbage: `--trace-gc` shows an
-// incremental mark-compact of the ~270 MB heap (the workload arrays) inside the W2 pass of
-// drivers that allocate per get, about 25 ms of its ~300 ms.
+// W1 reads). A pass still pays for collecting its own garbage, and a driver that allocates
+// per get may be charged a marking of the whole ~190 MB heap (the workload arrays) that V8
+// starts right after this forced collection: README.md, "GC in the read passes".
 const settle = () => globalThis.gc?.();
 
 async function runDriver(d) {
